@@ -1,0 +1,35 @@
+# Two entry points do everything on a fresh clone:
+#   make repro   set up .venv, pull the study data, run the whole DVC pipeline
+#   make test    set up .venv, pull the study data, run the test suite
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: venv data repro test lint report bench clean-venv
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# The study data lives in a DVC remote (see README, "Study data").
+data: venv
+	$(VENV)/bin/dvc pull
+
+repro: data
+	$(VENV)/bin/dvc repro
+
+test: data
+	$(VENV)/bin/python -m pytest
+
+lint: venv
+	$(VENV)/bin/ruff check lib stages tests
+
+report: venv
+	$(PY) -m lib.report_render report
+
+clean-venv:
+	rm -rf $(VENV)

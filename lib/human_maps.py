@@ -1,0 +1,143 @@
+"""The study's published human maps: reading, checking and bringing them to the analysis grid.
+
+Each image has one MATLAB v5 file per measure (key `map`), named `img<N>_<suffix>.mat`. Raw-trial
+estimation (lib.trials) produces maps of the same form, so estimate_human treats both alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.io
+
+from lib.errors import InputError
+from lib.maps import check_map
+
+# File suffix and native size of each published map (METHOD.md, Data).
+MEASURE_FILES: dict[str, str] = {
+    "patch": "patchRate",
+    "dprime": "discr",
+    "spatial": "chainKDE",
+    "free": "freeFIX",
+    "saliency": "salFIX",
+    "object": "objFIX",
+}
+PUBLISHED_PC_FILE = "humanPC"
+NATIVE_SHAPES: dict[str, tuple[int, int]] = {
+    "patch": (250, 250),
+    "dprime": (251, 251),
+    "spatial": (251, 251),
+    "free": (251, 251),
+    "saliency": (251, 251),
+    "object": (251, 251),
+    "pc_published": (100, 100),
+}
+MEASURE_LABELS: dict[str, str] = {
+    "patch": "PATCH (patch ratings)",
+    "dprime": "D-PRIME (change sensitivity)",
+    "spatial": "SPATIAL (serial reproduction)",
+    "free": "FREE (free-viewing fixations)",
+    "saliency": "SALIENCY (saliency-search fixations)",
+    "object": "OBJECT (object-search fixations)",
+    "pc": "Human PC",
+}
+
+
+@dataclass(frozen=True)
+class LoadedMap:
+    values: np.ndarray
+    path: Path
+    md5: str
+
+
+def md5sum(path: Path) -> str:
+    return hashlib.md5(Path(path).read_bytes()).hexdigest()
+
+
+def map_file(folder: Path, image_id: str, suffix: str) -> Path:
+    return Path(folder) / f"{image_id}_{suffix}.mat"
+
+
+def load_mat_map(path: Path, shape: tuple[int, int] | None = None, key: str = "map") -> LoadedMap:
+    """One checked map from a `.mat` file; InputError naming the file on any problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found (run `dvc pull` to fetch the study data)")
+    try:
+        contents = scipy.io.loadmat(path)
+    except Exception as err:  # scipy raises ValueError/TypeError/OSError on damaged files
+        raise InputError(f"{path}: not a readable MATLAB .mat file ({err})") from err
+    if key not in contents:
+        raise InputError(f"{path}: no `{key}` variable (has {sorted(k for k in contents if not k.startswith('__'))})")
+    values = check_map(contents[key], str(path), shape)
+    return LoadedMap(values=values, path=path, md5=md5sum(path))
+
+
+def load_published_measure(folder: Path, image_ids: list[str], measure: str) -> tuple[np.ndarray, dict[str, str]]:
+    """The published maps of one measure for `image_ids`, stacked (image, y, x) at native size,
+    and the md5 of every source file keyed by file name."""
+    suffix = PUBLISHED_PC_FILE if measure == "pc_published" else MEASURE_FILES[measure]
+    loaded = [load_mat_map(map_file(folder, i, suffix), NATIVE_SHAPES[measure]) for i in image_ids]
+    return np.stack([m.values for m in loaded]), {m.path.name: m.md5 for m in loaded}
+
+
+def check_image_ids(folder: Path, image_ids: list[str]) -> None:
+    """Every image id in params must have files; say which do not, before any work."""
+    if not image_ids:
+        raise InputError("params.yaml: `data.images` is empty")
+    if len(set(image_ids)) != len(image_ids):
+        raise InputError("params.yaml: `data.images` lists an image twice")
+    missing = [i for i in image_ids if not any(Path(folder).glob(f"{i}_*.mat"))]
+    if missing:
+        raise InputError(f"{folder}: no map files for image ids {missing} listed in params.yaml")
+
+
+def build_human_maps(
+    folder: Path,
+    image_ids: list[str],
+    measures: list[str],
+    sources: dict[str, str],
+    grid: int,
+):
+    """The human maps Dataset: `maps` (measure, image, y, x) on the analysis grid, each measure's
+    native maps as `native_<measure>` (image, y_<measure>, x_<measure>), `source` (measure) saying
+    where each map came from, and the md5 of every input file in the `provenance` attribute."""
+    import xarray as xr
+
+    from lib.maps import resize_maps
+
+    check_image_ids(folder, image_ids)
+    unknown = set(measures) - set(MEASURE_FILES)
+    if unknown:
+        raise InputError(f"params.yaml: data.measures has unknown measures {sorted(unknown)}")
+    if set(sources) != set(measures):
+        raise InputError(
+            f"params.yaml: estimate_human.sources must name each of {measures}, got {sorted(sources)}"
+        )
+    grid_maps, native, provenance, origin = [], {}, {}, []
+    for measure in measures:
+        source = sources[measure]
+        if source != "published":
+            raise InputError(
+                f"params.yaml: estimate_human.sources.{measure} = {source!r}; only `published` "
+                "is available until raw-trial estimation is configured"
+            )
+        stack, checksums = load_published_measure(folder, image_ids, measure)
+        native[measure] = stack
+        provenance.update(checksums)
+        origin.append(source)
+        grid_maps.append(resize_maps(stack, grid))
+    data_vars = {
+        "maps": (("measure", "image", "y", "x"), np.stack(grid_maps)),
+        "source": (("measure",), np.array(origin, dtype="<U16")),
+    }
+    for measure, stack in native.items():
+        data_vars[f"native_{measure}"] = (("image", f"y_{measure}", f"x_{measure}"), stack)
+    return xr.Dataset(
+        data_vars,
+        coords={"measure": measures, "image": image_ids},
+        attrs={"provenance": dict(sorted(provenance.items())), "grid": grid},
+    )

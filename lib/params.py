@@ -1,0 +1,36 @@
+"""Reading `params.yaml`: one section per stage plus the shared `data` section."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lib.errors import InputError
+from lib.paths import PARAMS
+
+
+def load_params(path: Path = PARAMS) -> dict[str, Any]:
+    """The parsed params file; a clear error when it is missing or not a mapping."""
+    if not path.is_file():
+        raise InputError(f"{path}: params file not found")
+    with path.open() as f:
+        params = yaml.safe_load(f)
+    if not isinstance(params, dict):
+        raise InputError(f"{path}: expected a mapping at the top level")
+    return params
+
+
+def get(params: dict[str, Any], dotted: str, kind: type | tuple[type, ...] | None = None) -> Any:
+    """The value at a dotted key (`"smoothing.max_sigma"`), type-checked when `kind` is given."""
+    node: Any = params
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise InputError(f"params.yaml: missing key `{dotted}`")
+        node = node[part]
+    # bool is an int subclass; a True where an int is wanted is a typo, not a number.
+    if kind is not None and (not isinstance(node, kind) or (kind is int and isinstance(node, bool))):
+        expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise InputError(f"params.yaml: `{dotted}` must be {expected}, got {node!r}")
+    return node
