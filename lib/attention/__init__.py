@@ -1,0 +1,1 @@
+"""ANN attention: the model registry, passive attribution methods and active attention modules."""
