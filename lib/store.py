@@ -2,9 +2,10 @@
 
 Stores use Zarr format 2, whose string arrays and consolidated metadata are settled parts of the
 spec that every Zarr reader understands (format 3 still flags both as unstable); xarray records
-dimension names in it. A store is written to a sibling `.partial` folder and renamed into place only when complete, so a
-failing stage never leaves a half-written store behind. Encoding is fixed (one chunk per variable,
-zstd at a fixed level, no timestamps), so the same data gives the same bytes.
+dimension names in it. A store is written to a sibling `.partial` folder and renamed into place
+only when complete, so a failing stage never leaves a half-written store behind. Encoding is fixed
+(one chunk per variable, zstd at a fixed level, no timestamps), so the same data gives the same
+bytes.
 """
 
 from __future__ import annotations

@@ -1,0 +1,124 @@
+"""Render the Quarto report in `report/` to HTML.
+
+`quarto render` is used where Quarto is installed. Where it is not (Quarto's binary cannot be
+installed on the project machines), each page is read as R Markdown by jupytext (a `.qmd`'s
+```{python} chunks are R Markdown chunks), executed with nbclient and written to HTML by
+nbconvert, code hidden as the Quarto project's `echo: false` asks. Both write `report/_site/`.
+
+Usage: python -m lib.report_render [report_dir] [--engine auto|quarto|fallback]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from lib.errors import InputError
+from lib.paths import REPORT
+
+
+def pages(report_dir: Path) -> list[Path]:
+    """The pages to render, in the order `_quarto.yml` lists them (else every .qmd, sorted)."""
+    config = yaml.safe_load((report_dir / "_quarto.yml").read_text()) or {}
+    listed = config.get("project", {}).get("render")
+    found = [report_dir / p for p in listed] if listed else sorted(report_dir.glob("*.qmd"))
+    missing = [p for p in found if not p.is_file()]
+    if missing:
+        raise InputError(f"{report_dir / '_quarto.yml'}: lists missing pages {missing}")
+    return found
+
+
+def render_fallback(page: Path, out_dir: Path, timeout: int = 1200) -> Path:
+    """Execute one .qmd page without Quarto and write `<out_dir>/<page>.html`."""
+    import jupytext
+    import nbformat
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+
+    notebook = jupytext.reads(page.read_text(), fmt="Rmd")
+    title = _front_matter(page).get("title", page.stem)
+    notebook.cells = _quarto_cells(notebook.cells, title)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.metadata.pop("jupyter", None)
+    client = NotebookClient(
+        notebook, timeout=timeout, kernel_name="python3",
+        resources={"metadata": {"path": str(page.parent)}},
+    )
+    client.execute()
+    errors = [
+        output for cell in notebook.cells if cell.cell_type == "code"
+        for output in cell.get("outputs", []) if output.get("output_type") == "error"
+    ]
+    if errors:
+        raise RuntimeError(f"{page}: a cell raised {errors[0]['ename']}: {errors[0]['evalue']}")
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nbformat.from_dict(notebook), resources={"metadata": {"name": title}})
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{page.stem}.html"
+    target.write_text(body)
+    return target
+
+
+def _quarto_cells(cells: list, title: str) -> list:
+    """What Quarto would show, as notebook cells: the title instead of the front matter, and each
+    figure's `#| fig-cap` as a caption under its cell."""
+    from nbformat.v4 import new_markdown_cell
+
+    out = [new_markdown_cell(f"# {title}")]
+    figure = 0
+    for cell in cells:
+        if cell.cell_type == "raw" and cell.source.lstrip().startswith("---"):
+            continue
+        out.append(cell)
+        options = {}
+        if cell.cell_type == "code":
+            option_lines = [ln[3:] for ln in cell.source.splitlines() if ln.startswith("#| ")]
+            options = yaml.safe_load("\n".join(option_lines)) or {}
+        if "fig-cap" in options:
+            figure += 1
+            out.append(new_markdown_cell(f"*Figure {figure}: {options['fig-cap']}*"))
+    return out
+
+
+def _front_matter(page: Path) -> dict:
+    text = page.read_text()
+    if not text.startswith("---"):
+        return {}
+    return yaml.safe_load(text.split("---", 2)[1]) or {}
+
+
+def render(report_dir: Path = REPORT, engine: str = "auto") -> list[Path]:
+    """Render every page; returns the HTML files written under `report_dir/_site`."""
+    report_dir = Path(report_dir)
+    out_dir = report_dir / "_site"
+    if engine == "quarto" or (engine == "auto" and shutil.which("quarto")):
+        subprocess.run(["quarto", "render", str(report_dir)], check=True)
+        return sorted(out_dir.glob("*.html"))
+    shutil.rmtree(out_dir, ignore_errors=True)
+    written = []
+    for page in pages(report_dir):
+        print(f"rendering {page.name} (fallback: jupytext + nbclient + nbconvert)", flush=True)
+        written.append(render_fallback(page, out_dir))
+    return written
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("report_dir", nargs="?", default=str(REPORT))
+    parser.add_argument("--engine", choices=["auto", "quarto", "fallback"], default="auto")
+    args = parser.parse_args(argv)
+    for path in render(Path(args.report_dir), args.engine):
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except InputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
