@@ -5,6 +5,8 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Stage commands in dvc.yaml call `python`: make it the project's.
+export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: venv data repro test lint report bench clean-venv
 
