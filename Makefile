@@ -17,9 +17,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# The study data lives in a DVC remote (see README, "Study data").
+# The study data lives in a DVC remote (see README, "Study data"). Stage outputs that the remote
+# holds (someone ran `dvc push`) come along; those it lacks are simply rebuilt by `dvc repro`.
 data: venv
-	$(VENV)/bin/dvc pull
+	$(VENV)/bin/dvc pull --allow-missing
 
 repro: data
 	$(VENV)/bin/dvc repro
