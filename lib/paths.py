@@ -18,6 +18,17 @@ HUMAN_PC = HUMAN / "pc.zarr"
 
 ATTENTION = DATA / "attention"
 
+# fit_smoothing, bootstrap and crossval (lib.compare)
+COMPARE = DATA / "compare"
+COMPARE_CURVES = COMPARE / "curves.zarr"  # the per-image table and everything fitted from it
+COMPARE_SUMMARY = COMPARE / "summary.csv"  # one row per map type x human map
+COMPARE_PEAKS = COMPARE / "peaks.csv"  # per-image r at the fitted sigma
+COMPARE_PLOT = COMPARE / "curves.csv"  # mean r over sigma: plot data for `dvc plots`
+COMPARE_EXCLUDED = COMPARE / "excluded.csv"
+BOOTSTRAP_STORE = COMPARE / "bootstrap.zarr"
+BOOTSTRAP_TABLE = COMPARE / "bootstrap.csv"
+CROSSVAL_TABLE = COMPARE / "crossval.csv"
+
 METRICS = ROOT / "metrics"
 REPORT = ROOT / "report"
 
