@@ -90,7 +90,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="blas"):
+    try:  # small matrix products: BLAS threads only fight each other (threadpoolctl via sklearn)
+        from threadpoolctl import threadpool_limits
+    except ImportError:
         main()
+    else:
+        with threadpool_limits(limits=1, user_api="blas"):
+            main()

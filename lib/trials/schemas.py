@@ -154,9 +154,9 @@ def validate_trials(
             if bad.any():
                 i = int(np.argmax(bad))
                 raise InputError(f"{_where(name, i, csv)}: " + problem.format(raw.iloc[i]))
-            # Unused categories dropped: they would show up as empty groups.
-            categorical = pd.Categorical.from_codes(codes, categories=pd.Index(text))
-            out[column] = categorical.remove_unused_categories()
+            # Distinct raw values may coincide once stripped/lower-cased (" Same", "same").
+            categories, merged = np.unique(text.astype(str), return_inverse=True)
+            out[column] = pd.Categorical.from_codes(merged.ravel()[codes], categories=categories)
         else:
             numbers = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
             bad = ~np.isfinite(numbers)

@@ -41,10 +41,14 @@ def test_csv_and_parquet_round_trip(tmp_path):
 
 
 def test_ids_keep_leading_zeros_and_choices_are_case_blind(tmp_path):
-    text = "image,participant,x,y,condition,response\nimg1,007,3,3,Same,SHIFTED\n"
+    text = (
+        "image,participant,x,y,condition,response\nimg1,007,3,3,Same,SHIFTED\n"
+        "img1,007,3,3, same,shifted\n"
+    )
     frame = load_trials(_write(tmp_path, text), "dprime", IMAGES).frame
     assert frame["participant"].iloc[0] == "007"
     assert (frame["condition"].iloc[0], frame["response"].iloc[0]) == ("same", "shifted")
+    assert list(frame["condition"].cat.categories) == ["same"]
 
 
 # (procedure, bad row appended after the good rows, expected message); the bad row is data row 3,
