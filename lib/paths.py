@@ -16,6 +16,10 @@ HUMAN = DATA / "human"
 HUMAN_MAPS = HUMAN / "maps.zarr"
 HUMAN_PC = HUMAN / "pc.zarr"
 
+# Raw human trials (lib.trials): a lab's own files, and the simulated example set.
+TRIALS = DATA / "trials"
+EXAMPLE_TRIALS = DATA / "examples" / "trials"
+
 ATTENTION = DATA / "attention"
 
 # fit_smoothing, bootstrap and crossval (lib.compare)
