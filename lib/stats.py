@@ -22,7 +22,6 @@ mean a - mean b) and `significant` (Bonferroni p below alpha).
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -33,6 +32,14 @@ from statsmodels.stats.anova import anova_lm
 from statsmodels.stats.multitest import multipletests
 
 from lib.errors import InputError
+from lib.map_types import (
+    ANN_FAMILIES,
+    BASELINE_FAMILY,
+    FACTORS,
+    annotate,
+    check_columns,
+    parse_map_type,
+)
 
 PER_IMAGE_COLUMNS = ("map_type", "human_map", "image", "r")
 RECOGNITION_COLUMNS = ("model", "mask_source", "mask_type", "image", "mask_image", "inverse_rank")
@@ -42,66 +49,9 @@ TEST_COLUMNS = ["test", "human_map", "a", "b", "n", "mean_a", "mean_b", "statist
 ANOVA_COLUMNS = ["analysis", "effect", "F", "df1", "df2", "p", "p_gg", "eta_p", "eta_g"]
 VARIANCE_COLUMNS = ["factor", "levels", "n", "eta_sq", "F", "df1", "df2", "p", "joint_share", "status"]
 
-METHODS = ("GBP", "GBPxIM", "SGBP", "GradCAM", "ScoreCAM", "CAMERAS", "active")
-FAMILY_OF_METHOD = {
-    "GBP": "GBP", "GBPxIM": "GBP", "SGBP": "GBP",
-    "GradCAM": "CAM", "ScoreCAM": "CAM", "CAMERAS": "CAM",
-    "active": "active",
-}
-ANN_FAMILIES = ("GBP", "CAM", "active")  # the order families are compared in
-BASELINES = ("gbvs", "bms", "center-bias")
-BASELINE_FAMILY = "baseline"
-TRAINING_SETS = {"I": "ImageNet", "C": "CIFAR-100", "P": "Places365", "R": "random"}
-FACTORS = ("method", "arch", "training")
-
-_PASSIVE = re.compile(r"^(?P<arch>.+)-(?P<method>GBP|GBPxIM|SGBP|GradCAM|ScoreCAM|CAMERAS)-(?P<training>[ICPR])$")
-_ACTIVE = re.compile(r"^(?P<module>[^-]+)-(?P<arch>.+)-active-(?P<training>[ICPR])$")
-
 
 # ---------------------------------------------------------------------------------------------
-# Map type names and input checks
-
-
-def parse_map_type(name: str) -> dict[str, str]:
-    """{arch, method, training, family} of a map type name.
-
-    `<arch>-<METHOD>-<I|C|P|R>` (passive), `<module>-<arch>-active-<I|C>` (active attention: arch
-    is `<module>-<arch>`, since the attention module is part of the network) and the plain
-    baselines `gbvs`, `bms`, `center-bias` (arch and training `none`, family `baseline`).
-    """
-    if name in BASELINES:
-        return {"arch": "none", "method": name, "training": "none", "family": BASELINE_FAMILY}
-    if match := _PASSIVE.match(name):
-        method = match["method"]
-        return {"arch": match["arch"], "method": method, "training": match["training"],
-                "family": FAMILY_OF_METHOD[method]}
-    if match := _ACTIVE.match(name):
-        return {"arch": f"{match['module']}-{match['arch']}", "method": "active",
-                "training": match["training"], "family": "active"}
-    raise InputError(
-        f"map type {name!r}: expected <arch>-<METHOD>-<I|C|P|R> with METHOD in "
-        f"{', '.join(METHODS[:-1])}, <module>-<arch>-active-<I|C>, or one of {', '.join(BASELINES)}"
-    )
-
-
-def annotate(table: pd.DataFrame) -> pd.DataFrame:
-    """A copy of `table` (with a `map_type` column) with `arch, method, training, family` filled
-    in from the map type names wherever those columns are absent."""
-    check_columns(table, ("map_type",), "annotate")
-    out = table.copy()
-    missing = [c for c in ("arch", "method", "training", "family") if c not in out.columns]
-    if missing:
-        parts = {name: parse_map_type(name) for name in out["map_type"].unique()}
-        for column in missing:
-            out[column] = out["map_type"].map(lambda name, c=column: parts[name][c])
-    return out
-
-
-def check_columns(table: pd.DataFrame, required: Sequence[str], where: str) -> None:
-    """InputError naming `where` and the absent columns when `table` lacks any of `required`."""
-    absent = [c for c in required if c not in table.columns]
-    if absent:
-        raise InputError(f"{where}: missing column(s) {absent}; has {list(table.columns)}")
+# Input checks
 
 
 def check_per_image(table: pd.DataFrame, where: str = "per-image scores") -> pd.DataFrame:
@@ -211,8 +161,11 @@ def family_means(per_image: pd.DataFrame) -> pd.DataFrame:
     table = table[table["family"] != BASELINE_FAMILY]
     out = (table.groupby(["human_map", "image", "family"], sort=False)["r"]
            .agg(r="mean", n_map_types="count").reset_index())
-    order = {f: i for i, f in enumerate(ANN_FAMILIES)}
-    return out.sort_values(["human_map", "family", "image"], key=lambda s: s.map(order) if s.name == "family" else s,
+    # Human maps in the order they come in, families in ANN_FAMILIES order, images sorted.
+    maps = {h: i for i, h in enumerate(table["human_map"].unique())}
+    families = {f: i for i, f in enumerate(ANN_FAMILIES)}
+    key = {"human_map": maps, "family": families}
+    return out.sort_values(["human_map", "family", "image"], key=lambda s: s.map(key[s.name]) if s.name in key else s,
                            kind="stable").reset_index(drop=True)
 
 
@@ -434,3 +387,63 @@ def dprime_tests(table: pd.DataFrame, unit: str = "participant", alpha: float = 
     for a, b in itertools.combinations(correct, 2):
         pair((a, "correct"), (b, "correct"), f"{a} correct", f"{b} correct", "d' mask type")
     return _test_table(rows, alpha)
+
+
+# ---------------------------------------------------------------------------------------------
+# The compact summary in metrics/stats.json
+
+
+def _round(value, digits: int = 6):
+    if isinstance(value, (float, np.floating)):
+        return None if not np.isfinite(value) else round(float(value), digits)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    return value
+
+
+def summarise_best(tests: pd.DataFrame) -> dict[str, dict]:
+    """{human_map: {best, r, n_compared, n_significant, n_significant_ann}} from `best_vs_others`."""
+    out = {}
+    for human_map, group in tests.groupby("human_map", sort=False):
+        ann = group[group["b"].map(lambda m: parse_map_type(m)["family"] != BASELINE_FAMILY)]
+        out[str(human_map)] = {
+            "best": str(group["a"].iloc[0]),
+            "r": _round(group["mean_a"].iloc[0]),
+            "n_compared": len(group),
+            "n_significant": int(group["significant"].sum()),
+            "n_compared_ann": len(ann),
+            "n_significant_ann": int(ann["significant"].sum()),
+        }
+    return out
+
+
+def summarise_tests(tests: pd.DataFrame) -> dict[str, dict]:
+    """{human_map or test: {"a vs b": {t, dof, p, p_bonferroni, d}}} for a small test table."""
+    out: dict[str, dict] = {}
+    for _, row in tests.iterrows():
+        key = str(row["human_map"]) or str(row["test"])
+        out.setdefault(key, {})[f"{row['a']} vs {row['b']}"] = {
+            "mean_a": _round(row["mean_a"]), "mean_b": _round(row["mean_b"]),
+            "t": _round(row["statistic"]), "dof": _round(row["dof"]), "p": _round(row["p"]),
+            "p_bonferroni": _round(row["p_bonferroni"]), "d": _round(row["cohen_d"]),
+        }
+    return out
+
+
+def summarise_variance(shares: pd.DataFrame) -> dict[str, dict]:
+    return {str(row["factor"]): {"levels": int(row["levels"]), "eta_sq": _round(row["eta_sq"]),
+                                 "p": _round(row["p"]), "joint_share": _round(row["joint_share"]),
+                                 "status": str(row["status"])}
+            for _, row in shares.iterrows()}
+
+
+def summarise_anova(anova: pd.DataFrame) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for _, row in anova.iterrows():
+        out.setdefault(str(row["analysis"]), {})[str(row["effect"])] = {
+            "F": _round(row["F"]), "df1": _round(row["df1"]), "df2": _round(row["df2"]),
+            "p": _round(row["p"]), "eta_p": _round(row["eta_p"]),
+        }
+    return out
