@@ -5,6 +5,8 @@ The report only calls these; nothing here computes a result that a stage does no
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
 from PIL import Image
@@ -60,5 +62,202 @@ def explained_variance_bars(explained: list[float], loadings: dict[str, float]):
     left.set_ylabel("variance explained (%)")
     right.barh(list(loadings)[::-1], list(loadings.values())[::-1], color="tab:orange")
     right.set_xlabel("loading on the first component")
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparison of ANN map types with the human maps. Inputs are the tidy tables of lib.outputs.
+
+FAMILY_COLOURS = {"GBP": "tab:blue", "CAM": "tab:orange", "active": "tab:green", "baseline": "0.6"}
+FAMILY_LABELS = {"GBP": "GBP family", "CAM": "CAM family", "active": "active attention", "baseline": "baseline"}
+
+
+def _family_colour(family: str) -> str:
+    return FAMILY_COLOURS.get(family, "tab:purple")
+
+
+def _family_legend(fig, families) -> None:
+    from matplotlib.patches import Patch
+
+    present = [f for f in FAMILY_COLOURS if f in set(families)]
+    handles = [Patch(color=_family_colour(f), label=FAMILY_LABELS[f]) for f in present]
+    fig.legend(handles=handles, loc="upper center", ncol=len(handles), frameon=False,
+               bbox_to_anchor=(0.5, 1.0), fontsize=9)
+
+
+def _panel_grid(n: int, ncols: int, width: float, height: float, **kwargs):
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False, **kwargs)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    return fig, axes.ravel()[:n]
+
+
+def _label(human_map: str) -> str:
+    return "Human PC" if human_map == "pc" else MEASURE_LABELS.get(human_map, human_map).split(" (")[0]
+
+
+def peak_r_bars(fit, human_maps: list[str], errors=None, ncols: int = 4):
+    """One panel per human map: every map type's peak r (fit_smoothing table: map_type, human_map,
+    r, family), sorted, coloured by family, with error bars from `errors` (map_type, human_map,
+    sd) where given."""
+    n_types = fit["map_type"].nunique()
+    fig, axes = _panel_grid(len(human_maps), ncols, 3.6, 0.17 * n_types + 1.2)
+    sd = errors.set_index(["map_type", "human_map"])["sd"] if errors is not None else None
+    for ax, human_map in zip(axes, human_maps, strict=True):
+        rows = fit[fit["human_map"] == human_map].sort_values("r")
+        xerr = None
+        if sd is not None:
+            xerr = [sd.get((m, human_map), np.nan) for m in rows["map_type"]]
+        ax.barh(range(len(rows)), rows["r"], xerr=xerr, color=[_family_colour(f) for f in rows["family"]],
+                error_kw={"elinewidth": 0.8, "ecolor": "0.2"})
+        ax.set_yticks(range(len(rows)), rows["map_type"], fontsize=6)
+        ax.set_title(_label(human_map), fontsize=9)
+        ax.set_xlabel("peak mean r", fontsize=8)
+        ax.axvline(0, color="0.3", lw=0.6)
+        ax.tick_params(axis="x", labelsize=7)
+    _family_legend(fig, fit["family"])
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    return fig
+
+
+def pc_vs_measures(fit, measures: list[str], pc: str = "pc"):
+    """The study's scatter: each map type's peak r with the Human PC (x) against its peak r with
+    each single measure (y), one panel per measure, identity line dashed."""
+    wide = fit.pivot(index="map_type", columns="human_map", values="r")
+    family = fit.drop_duplicates("map_type").set_index("map_type")["family"]
+    fig, axes = _panel_grid(len(measures), 3, 3.0, 2.9, sharex=True, sharey=True)
+    lo = float(np.nanmin(wide.values)) - 0.05
+    hi = float(np.nanmax(wide.values)) + 0.05
+    for ax, measure in zip(axes, measures, strict=True):
+        if measure not in wide or pc not in wide:
+            ax.set_title(f"{_label(measure)}: not available", fontsize=9)
+            continue
+        ax.plot([lo, hi], [lo, hi], ls="--", color="0.6", lw=0.8)
+        ax.scatter(wide[pc], wide[measure], s=18, c=[_family_colour(family[m]) for m in wide.index])
+        ax.set_title(_label(measure), fontsize=9)
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(lo, hi)
+    for ax in axes[-3:]:
+        ax.set_xlabel("r with the Human PC", fontsize=8)
+    for ax in axes[::3]:
+        ax.set_ylabel("r with the measure", fontsize=8)
+    _family_legend(fig, fit["family"])
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    return fig
+
+
+def smoothing_curves(curves, fit, human_maps: list[str], ncols: int = 4):
+    """Mean r against blur sigma, one line per map type coloured by family, one panel per human
+    map, the fitted sigma (the peak) marked with a dot."""
+    fig, axes = _panel_grid(len(human_maps), ncols, 3.2, 2.5, sharex=True)
+    peaks = fit.set_index(["map_type", "human_map"]) if fit is not None else None
+    for ax, human_map in zip(axes, human_maps, strict=True):
+        rows = curves[curves["human_map"] == human_map]
+        for map_type, line in rows.groupby("map_type", sort=True):
+            line = line.sort_values("sigma")
+            colour = _family_colour(line["family"].iloc[0])
+            ax.plot(line["sigma"], line["r"], color=colour, lw=0.9, alpha=0.7)
+            if peaks is not None and (map_type, human_map) in peaks.index:
+                peak = peaks.loc[(map_type, human_map)]
+                ax.plot(peak["sigma"], peak["r"], "o", ms=3, color=colour)
+        ax.set_title(_label(human_map), fontsize=9)
+        ax.set_xlabel("sigma (pixels of the 100x100 grid)", fontsize=8)
+        ax.set_ylabel("mean r", fontsize=8)
+        ax.tick_params(labelsize=7)
+    _family_legend(fig, curves["family"])
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    return fig
+
+
+def map_panels(image_ids: list[str], columns: list[tuple[str, np.ndarray]]):
+    """One row per image: the image, then each (title, maps (image, y, x)) column in order."""
+    fig, axes = plt.subplots(len(image_ids), len(columns) + 1,
+                             figsize=(1.7 * (len(columns) + 1), 1.75 * len(image_ids)), squeeze=False)
+    for i, (row, image_id) in enumerate(zip(axes, image_ids, strict=True)):
+        row[0].imshow(Image.open(image_file(image_id)))
+        row[0].set_ylabel(image_id, fontsize=8)
+        for ax, (_, maps) in zip(row[1:], columns, strict=True):
+            ax.imshow(maps[i], cmap="inferno")
+    for ax, title in zip(axes[0], ["image", *[t for t, _ in columns]], strict=True):
+        ax.set_title(title, fontsize=7)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def crossval_scatter(cv, human_maps: list[str], ncols: int = 4):
+    """Cross-validation: each map type's training peak r (x) against its test r at the sigma fitted
+    on the training images (y), one panel per human map, identity line dashed."""
+    fig, axes = _panel_grid(len(human_maps), ncols, 2.8, 2.7, sharex=True, sharey=True)
+    lo = float(min(cv["train"].min(), cv["test"].min())) - 0.03
+    hi = float(max(cv["train"].max(), cv["test"].max())) + 0.03
+    for ax, human_map in zip(axes, human_maps, strict=True):
+        rows = cv[cv["human_map"] == human_map]
+        ax.plot([lo, hi], [lo, hi], ls="--", color="0.6", lw=0.8)
+        ax.scatter(rows["train"], rows["test"], s=16, c=[_family_colour(f) for f in rows["family"]])
+        ax.set_title(_label(human_map), fontsize=9)
+        ax.set_xlabel("train r", fontsize=8)
+        ax.set_ylabel("test r", fontsize=8)
+        ax.tick_params(labelsize=7)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    _family_legend(fig, cv["family"])
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
+    return fig
+
+
+def controls_figure(controls, human_map: str, centre_bias: float | None = None, ceiling: float | None = None):
+    """For one human map: each map type's r with its own images (bars, by family) and with shuffled
+    images (black ticks), the centre-bias baseline (dashed) and the noise ceiling (dotted)."""
+    rows = controls[controls["human_map"] == human_map].sort_values("r")
+    fig, ax = plt.subplots(figsize=(6.5, 0.2 * len(rows) + 1.4))
+    y = np.arange(len(rows))
+    ax.barh(y, rows["r"], color=[_family_colour(f) for f in rows["family"]])
+    ax.plot(rows["r_shuffled"], y, "|", color="k", ms=9, mew=1.5, label="shuffled images")
+    if centre_bias is not None:
+        ax.axvline(centre_bias, ls="--", color="0.3", lw=1, label="centre bias")
+    if ceiling is not None:
+        ax.axvline(ceiling, ls=":", color="tab:red", lw=1.4, label="noise ceiling")
+    ax.axvline(0, color="0.3", lw=0.6)
+    ax.set_yticks(y, rows["map_type"], fontsize=7)
+    ax.set_xlabel(f"mean r with the {_label(human_map)}", fontsize=8)
+    ax.legend(fontsize=7, loc="lower right", title="bars: r with own images", title_fontsize=7)
+    _family_legend(fig, rows["family"])
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    return fig
+
+
+def masking_bars(means):
+    """Mean inverse rank with correct and incorrect masking, per mask type (table mask_type,
+    masking, inverse_rank; optional sd for error bars)."""
+    wide = means.pivot(index="mask_type", columns="masking", values="inverse_rank")
+    wide = wide.loc[list(dict.fromkeys(means["mask_type"]))]
+    x = np.arange(len(wide))
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.75 * len(wide) + 1.5), 3.2))
+    for offset, masking, colour in ((-0.2, "correct", "tab:green"), (0.2, "incorrect", "0.6")):
+        ax.bar(x + offset, wide[masking], width=0.4, color=colour, label=masking)
+    ax.set_xticks(x, [_label(m) if m in MEASURE_LABELS or m == "pc" else m for m in wide.index],
+                  rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("mean inverse rank")
+    low = float(np.nanmin(wide.values))
+    ax.set_ylim(max(0.0, low - 0.1), 1.0)
+    ax.legend(title="masking", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def image_grid(files: list, titles: list[str] | None = None, ncols: int = 5):
+    """The given image files in a grid (e.g. example stimuli), titled."""
+    fig, axes = _panel_grid(len(files), ncols, 2.0, 2.1)
+    for i, (ax, file) in enumerate(zip(axes, files, strict=True)):
+        ax.imshow(Image.open(file), cmap="gray")
+        ax.set_title(titles[i] if titles else Path(file).stem, fontsize=7)
+        ax.set_xticks([])
+        ax.set_yticks([])
     fig.tight_layout()
     return fig

@@ -45,3 +45,25 @@ def image_file(image_id: str) -> Path:
 def attention_store(model_id: str) -> Path:
     """The Zarr store holding one model's raw attention maps."""
     return ATTENTION / f"{model_id}.zarr"
+
+
+# Outputs of the comparison and recognition stages, as stats and the report read them. The names
+# say what each holds; the column contracts are in lib/outputs.py.
+FIT_SMOOTHING = METRICS / "fit_smoothing.json"  # {map_type: {human_map: {"r", "sigma"}}}
+CROSSVAL = METRICS / "crossval.json"  # {map_type: {human_map: {"train", "test"}}}
+COMPARE = DATA / "compare"
+COMPARE_PER_IMAGE = COMPARE / "per_image.csv"  # r per map type, human map, image at fitted sigma
+SMOOTHING_CURVES = COMPARE / "curves.csv"  # mean r per map type, human map and sigma
+BOOTSTRAP = COMPARE / "bootstrap.csv"  # spread of the mean r at the fitted sigma
+CONTROLS = COMPARE / "controls.csv"  # r with the own images against shuffled images
+NOISE_CEILING = COMPARE / "noise_ceiling.csv"  # per human map
+RECOGNITION = DATA / "recognition"
+RECOGNITION_ANN_TABLE = RECOGNITION / "ann.csv"
+RECOGNITION_ANN_METRICS = METRICS / "recognition_ann.json"  # {mask_type: {"correct", "incorrect"}}
+RECOGNITION_HUMAN = RECOGNITION / "human"  # experiment design: stimuli/, trials.csv, ...
+RECOGNITION_DPRIME = RECOGNITION_HUMAN / "dprime.csv"  # only when human responses were analysed
+RESPONSES = DATA / "responses"  # where a lab puts recognition_human response files
+
+# stats
+STATS = DATA / "stats"
+STATS_METRICS = METRICS / "stats.json"

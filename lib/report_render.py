@@ -50,6 +50,7 @@ def render_fallback(page: Path, out_dir: Path, timeout: int = 1200) -> Path:
         resources={"metadata": {"path": str(page.parent)}},
     )
     client.execute()
+    notebook.cells = _number_figures(notebook.cells)
     errors = [
         output for cell in notebook.cells if cell.cell_type == "code"
         for output in cell.get("outputs", []) if output.get("output_type") == "error"
@@ -70,7 +71,6 @@ def _quarto_cells(cells: list, title: str) -> list:
     from nbformat.v4 import new_markdown_cell
 
     out = [new_markdown_cell(f"# {title}")]
-    figure = 0
     for cell in cells:
         if cell.cell_type == "raw" and cell.source.lstrip().startswith("---"):
             continue
@@ -80,8 +80,25 @@ def _quarto_cells(cells: list, title: str) -> list:
             option_lines = [ln[3:] for ln in cell.source.splitlines() if ln.startswith("#| ")]
             options = yaml.safe_load("\n".join(option_lines)) or {}
         if "fig-cap" in options:
-            figure += 1
-            out.append(new_markdown_cell(f"*Figure {figure}: {options['fig-cap']}*"))
+            out.append(new_markdown_cell(options["fig-cap"], metadata={"fig_cap": True}))
+    return out
+
+
+def _number_figures(cells: list) -> list:
+    """After execution: number the captions of cells that drew a figure, and drop the captions
+    of cells that drew none (a page states plainly when a figure's input is absent)."""
+    out = []
+    figure = 0
+    for cell in cells:
+        if cell.cell_type == "markdown" and cell.metadata.get("fig_cap"):
+            drew = out and out[-1].cell_type == "code" and any(
+                "image/png" in o.get("data", {}) for o in out[-1].get("outputs", []))
+            if drew:
+                figure += 1
+                cell.source = f"*Figure {figure}: {cell.source}*"
+                out.append(cell)
+            continue
+        out.append(cell)
     return out
 
 

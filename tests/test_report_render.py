@@ -45,3 +45,14 @@ def test_pages_follow_the_quarto_project_order(tmp_path):
     for name in ("a.qmd", "b.qmd"):
         (tmp_path / name).write_text("x")
     assert [p.name for p in pages(tmp_path)] == ["b.qmd", "a.qmd"]
+
+
+def test_fallback_drops_the_caption_of_a_cell_that_drew_nothing(tmp_path):
+    page = tmp_path / "page.qmd"
+    page.write_text(
+        '---\ntitle: "t"\n---\n\n```{python}\n#| fig-cap: "Absent."\nprint("not available")\n```\n\n'
+        '```{python}\n#| fig-cap: "Drawn."\nimport matplotlib.pyplot as plt\nfig = plt.plot([0, 1])\n```\n'
+    )
+    html = render_fallback(page, tmp_path / "_site").read_text()
+    assert "Absent." not in html and "not available" in html
+    assert "Figure 1: Drawn." in html

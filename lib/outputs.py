@@ -1,0 +1,207 @@
+"""Reading stage outputs that may not exist yet: one loader per output, each returning the output
+as a tidy table (or dict) or None when the file is absent, so the stats stage and the report can
+say plainly what a run did not produce instead of failing.
+
+Contracts (a present file that breaks one is an InputError naming the file):
+
+| loader | file (lib.paths) | shape |
+|---|---|---|
+| `fit_smoothing` | FIT_SMOOTHING | JSON {map_type: {human_map: {"r", "sigma"}}} -> map_type, human_map, r, sigma |
+| `per_image` | COMPARE_PER_IMAGE | map_type, human_map, image, r (r at the fitted sigma) |
+| `curves` | SMOOTHING_CURVES | map_type, human_map, sigma, r (mean r over images at that sigma) |
+| `bootstrap` | BOOTSTRAP | map_type, human_map, sd (+ optional lo, hi: an interval of the mean r) |
+| `crossval` | CROSSVAL | JSON {map_type: {human_map: {"train", "test"}}} (means over splits) |
+| `controls` | CONTROLS | map_type, human_map, r, r_shuffled (+ optional gap = r - r_shuffled) |
+| `noise_ceiling` | NOISE_CEILING | human_map, ceiling (+ optional lower, upper) |
+| `recognition_ann` | RECOGNITION_ANN_TABLE | model, mask_source, mask_type, image, mask_image, inverse_rank |
+| `recognition_ann_means` | RECOGNITION_ANN_METRICS | JSON {mask_type: {"correct", "incorrect"}} |
+| `dprime` | RECOGNITION_DPRIME | participant, mask_type, masking, dprime |
+| `stats_table` | STATS/<name>.csv | the stats stage's tables (lib.stats column lists) |
+
+Tables are CSV; a Parquet file of the same stem is read when the CSV is absent. Map-type tables
+come back with arch, method, training and family (lib.map_types.annotate).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lib import paths
+from lib.errors import InputError
+from lib.map_types import annotate, check_columns
+
+
+def not_available(path: Path, what: str = "") -> str:
+    """The sentence pages and stats.json use for an absent output."""
+    rel = Path(path).relative_to(paths.ROOT) if Path(path).is_relative_to(paths.ROOT) else Path(path)
+    return f"not available: {what} ({rel} was not produced in this run)" if what else \
+        f"not available ({rel} was not produced in this run)"
+
+
+def exists(path: Path) -> bool:
+    """Whether the output at `path` (or, for a table, its same-stem Parquet twin) exists."""
+    path = Path(path)
+    return path.exists() or (path.suffix == ".csv" and path.with_suffix(".parquet").is_file())
+
+
+def read_json(path: Path) -> dict | None:
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path}: not valid JSON ({err})") from err
+
+
+def read_table(path: Path, required: Sequence[str] = ()) -> pd.DataFrame | None:
+    """The CSV (or same-stem Parquet) table at `path` with `required` columns, or None if absent."""
+    path = Path(path)
+    candidates = [path, path.with_suffix(".parquet"), path.with_suffix(".csv")]
+    found = next((p for p in candidates if p.is_file()), None)
+    if found is None:
+        return None
+    try:
+        table = pd.read_parquet(found) if found.suffix == ".parquet" else pd.read_csv(found)
+    except Exception as err:  # pandas raises many types for unreadable files
+        raise InputError(f"{found}: cannot read table ({err})") from err
+    check_columns(table, required, str(found))
+    return table
+
+
+def _nested(data: dict, path: Path, fields: Sequence[str]) -> pd.DataFrame:
+    """{map_type: {human_map: {field: value}}} -> rows map_type, human_map, *fields."""
+    rows = []
+    for map_type, per_map in data.items():
+        if not isinstance(per_map, dict):
+            raise InputError(f"{path}: entry {map_type!r} is not a mapping of human maps")
+        for human_map, entry in per_map.items():
+            if not isinstance(entry, dict) or any(f not in entry for f in fields):
+                raise InputError(f"{path}: {map_type}/{human_map} needs keys {list(fields)}")
+            rows.append({"map_type": map_type, "human_map": human_map} | {f: float(entry[f]) for f in fields})
+    return annotate(pd.DataFrame(rows, columns=["map_type", "human_map", *fields]))
+
+
+def fit_smoothing(path: Path = paths.FIT_SMOOTHING) -> pd.DataFrame | None:
+    data = read_json(path)
+    return None if data is None else _nested(data, path, ("r", "sigma"))
+
+
+def crossval(path: Path = paths.CROSSVAL) -> pd.DataFrame | None:
+    data = read_json(path)
+    if data is None:
+        return None
+    # Summary keys beside the map types (e.g. "n_splits") are not map types.
+    return _nested({k: v for k, v in data.items() if isinstance(v, dict) and not k.startswith("_")}, path,
+                   ("train", "test"))
+
+
+def _map_type_table(path: Path, required: Sequence[str]) -> pd.DataFrame | None:
+    table = read_table(path, required)
+    return None if table is None else annotate(table)
+
+
+def per_image(path: Path = paths.COMPARE_PER_IMAGE) -> pd.DataFrame | None:
+    return _map_type_table(path, ("map_type", "human_map", "image", "r"))
+
+
+def curves(path: Path = paths.SMOOTHING_CURVES) -> pd.DataFrame | None:
+    return _map_type_table(path, ("map_type", "human_map", "sigma", "r"))
+
+
+def bootstrap(path: Path = paths.BOOTSTRAP) -> pd.DataFrame | None:
+    return _map_type_table(path, ("map_type", "human_map", "sd"))
+
+
+def controls(path: Path = paths.CONTROLS) -> pd.DataFrame | None:
+    table = _map_type_table(path, ("map_type", "human_map", "r", "r_shuffled"))
+    if table is not None and "gap" not in table.columns:
+        table["gap"] = table["r"] - table["r_shuffled"]
+    return table
+
+
+def noise_ceiling(path: Path = paths.NOISE_CEILING) -> pd.DataFrame | None:
+    return read_table(path, ("human_map", "ceiling"))
+
+
+def recognition_ann(path: Path = paths.RECOGNITION_ANN_TABLE) -> pd.DataFrame | None:
+    return read_table(path, ("model", "mask_source", "mask_type", "image", "mask_image", "inverse_rank"))
+
+
+def recognition_ann_means(path: Path = paths.RECOGNITION_ANN_METRICS) -> pd.DataFrame | None:
+    """Mean inverse rank per mask type and masking: columns mask_type, masking, inverse_rank."""
+    data = read_json(path)
+    if data is None:
+        return None
+    rows = []
+    for mask_type, entry in data.items():
+        if not isinstance(entry, dict) or not {"correct", "incorrect"} <= set(entry):
+            raise InputError(f"{path}: {mask_type!r} needs keys 'correct' and 'incorrect'")
+        rows += [{"mask_type": mask_type, "masking": m, "inverse_rank": float(entry[m])}
+                 for m in ("correct", "incorrect")]
+    return pd.DataFrame(rows, columns=["mask_type", "masking", "inverse_rank"])
+
+
+def dprime(path: Path = paths.RECOGNITION_DPRIME, unit: str = "participant") -> pd.DataFrame | None:
+    return read_table(path, (unit, "mask_type", "masking", "dprime"))
+
+
+def stats_summary(path: Path = paths.STATS_METRICS) -> dict | None:
+    return read_json(path)
+
+
+def stats_table(name: str, folder: Path = paths.STATS) -> pd.DataFrame | None:
+    """One of the stats stage's tables; None when absent or written empty (section skipped)."""
+    table = read_table(Path(folder) / f"{name}.csv")
+    return None if table is None or table.empty else table
+
+
+# ---------------------------------------------------------------------------------------------
+# Attention stores
+
+
+def attention_stores(folder: Path = paths.ATTENTION) -> dict[str, Path]:
+    """{map_type: store path} over every Zarr store in the attention folder (reads coordinates
+    only, not the maps)."""
+    import xarray as xr
+
+    found: dict[str, Path] = {}
+    for store in sorted(Path(folder).glob("*.zarr")):
+        try:
+            with xr.open_zarr(store, consolidated=True) as ds:
+                names = ds["map_type"].values if "map_type" in ds.coords else ds["method"].values
+        except Exception as err:  # zarr raises many types for a damaged store
+            raise InputError(f"{store}: cannot read Zarr store ({err})") from err
+        for name in names:
+            found[str(name)] = store
+    return found
+
+
+def store_attrs(folder: Path = paths.ATTENTION) -> dict[str, dict]:
+    """{store name: its attrs (model_id, arch, weights, settings)} for every attention store."""
+    import xarray as xr
+
+    out = {}
+    for store in sorted(Path(folder).glob("*.zarr")):
+        with xr.open_zarr(store, consolidated=True) as ds:
+            out[store.stem] = dict(ds.attrs)
+    return out
+
+
+def raw_maps(map_type: str, images: Sequence[str], folder: Path = paths.ATTENTION) -> np.ndarray | None:
+    """The raw maps (len(images), y, x) of `map_type` from its store, or None if no store has it."""
+    from lib.store import read_dataset
+
+    store = attention_stores(folder).get(map_type)
+    if store is None:
+        return None
+    ds = read_dataset(store)
+    dim = "method"
+    index = [str(v) for v in (ds["map_type"].values if "map_type" in ds.coords else ds[dim].values)]
+    maps = ds["maps"].isel({dim: index.index(map_type)})
+    return maps.sel(image=list(images)).values

@@ -1,0 +1,72 @@
+"""Stage stats: METHOD.md's statistics over the comparison and recognition outputs.
+
+Writes every table in lib.stats's tidy form to data/stats/*.csv (header only when its input is
+absent) and a compact summary to metrics/stats.json, where a skipped section says why.
+"""
+
+import json
+
+import pandas as pd
+
+from lib import outputs, stats
+from lib.params import get, load_params
+from lib.paths import COMPARE_PER_IMAGE, RECOGNITION_ANN_TABLE, RECOGNITION_DPRIME, STATS, STATS_METRICS
+from stages._run import run
+
+
+def main() -> None:
+    params = load_params()
+    alpha = get(params, "stats.alpha", float)
+    unit = get(params, "stats.dprime_unit", str)
+    tables = {name: pd.DataFrame(columns=columns) for name, columns in (
+        ("best_vs_others", stats.TEST_COLUMNS), ("family_tests", stats.TEST_COLUMNS),
+        ("family_means", ["human_map", "image", "family", "r", "n_map_types"]),
+        ("map_type_scores", ["map_type", "score", "arch", "method", "training", "family"]),
+        ("variance_shares", stats.VARIANCE_COLUMNS), ("recognition_anova", stats.ANOVA_COLUMNS),
+        ("dprime_tests", stats.TEST_COLUMNS))}
+    summary: dict = {"alpha": alpha}
+
+    per_image = outputs.per_image()
+    if per_image is None:
+        for key in ("best_vs_others", "family_tests", "variance_shares"):
+            summary[key] = {"status": outputs.not_available(COMPARE_PER_IMAGE)}
+    else:
+        include = get(params, "stats.include_baselines", bool)
+        tables["best_vs_others"] = stats.best_vs_others(per_image, alpha, include_baselines=include)
+        tables["family_means"] = stats.family_means(per_image)
+        tables["family_tests"] = stats.family_tests(per_image, alpha)
+        tables["map_type_scores"] = stats.map_type_scores(per_image, get(params, "data.measures", list))
+        tables["variance_shares"] = stats.variance_shares(tables["map_type_scores"])
+        summary["best_vs_others"] = stats.summarise_best(tables["best_vs_others"])
+        summary["family_tests"] = stats.summarise_tests(tables["family_tests"])
+        summary["variance_shares"] = stats.summarise_variance(tables["variance_shares"])
+
+    recognition = outputs.recognition_ann()
+    if recognition is None:
+        summary["recognition_anova"] = {"status": outputs.not_available(RECOGNITION_ANN_TABLE)}
+    else:
+        source = get(params, "stats.recognition_mask_source", str)
+        models = sorted(recognition["model"].unique())
+        analyses = [("all models", None)] + ([(m, m) for m in models] if len(models) > 1 else [])
+        tables["recognition_anova"] = pd.concat(
+            [stats.recognition_anova(stats.recognition_cells(recognition, source, model), name)
+             for name, model in analyses], ignore_index=True)
+        summary["recognition_anova"] = stats.summarise_anova(tables["recognition_anova"])
+
+    dprime = outputs.dprime(unit=unit)
+    if dprime is None:
+        summary["dprime_tests"] = {"status": outputs.not_available(RECOGNITION_DPRIME, "human responses")}
+    else:
+        tables["dprime_tests"] = stats.dprime_tests(dprime, unit=unit, alpha=alpha)
+        summary["dprime_tests"] = stats.summarise_tests(tables["dprime_tests"])
+
+    STATS.mkdir(parents=True, exist_ok=True)
+    for name, table in tables.items():
+        table.to_csv(STATS / f"{name}.csv", index=False, float_format="%.10g")
+    STATS_METRICS.parent.mkdir(exist_ok=True)
+    STATS_METRICS.write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps({k: v.get("status", "ok") for k, v in summary.items() if isinstance(v, dict)}))
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,114 @@
+"""Synthetic outputs of every stage the report reads, in the contracts of lib.outputs, so the
+report and the stats stage can be exercised end to end before (or without) the real stages.
+
+`write(root, images)` fills `root` (a copy of the repository) with plausible numbers: two models
+with six passive methods each and the three baselines, GBP-family map types scoring highest.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from PIL import Image
+
+from lib.store import write_dataset
+
+MODELS = {"effnetlite0-I": ("effnetlite0", "I"), "alexnet-R": ("alexnet", "R")}
+METHODS = {"GBP": 0.05, "GBPxIM": 0.03, "SGBP": 0.1, "GradCAM": 0.0, "ScoreCAM": -0.02, "CAMERAS": 0.01}
+BASELINES = {"gbvs": 0.02, "bms": -0.05, "center-bias": 0.0}
+HUMAN_MAPS = ["patch", "dprime", "spatial", "free", "saliency", "object", "pc"]
+MAX_SIGMA = 30
+
+
+def map_types() -> dict[str, float]:
+    """{map type: planted effect on r}."""
+    out = {}
+    for arch, weights in MODELS.values():
+        for method, effect in METHODS.items():
+            out[f"{arch}-{method}-{weights}"] = effect + (0.1 if weights == "I" else -0.1)
+    return out | BASELINES
+
+
+def write(root: Path, images: list[str], seed: int = 0) -> None:
+    rng = np.random.default_rng(seed)
+    root = Path(root)
+    for folder in ("metrics", "data/compare", "data/recognition/human/stimuli", "data/attention"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    types = map_types()
+    level = {h: rng.normal(0.3, 0.08, len(images)) for h in HUMAN_MAPS}
+
+    per_image, curves, fit, boot, cv, controls = [], [], {}, [], {}, []
+    for map_type, effect in types.items():
+        best_sigma = int(rng.integers(3, 20))
+        for human_map in HUMAN_MAPS:
+            r = np.clip(level[human_map] + effect + rng.normal(0, 0.05, len(images)), -1, 1)
+            per_image += [{"map_type": map_type, "human_map": human_map, "image": i, "r": v}
+                          for i, v in zip(images, r, strict=True)]
+            peak = float(r.mean())
+            for sigma in range(MAX_SIGMA + 1):
+                curves.append({"map_type": map_type, "human_map": human_map, "sigma": sigma,
+                               "r": peak - 0.0008 * (sigma - best_sigma) ** 2})
+            fit.setdefault(map_type, {})[human_map] = {"r": round(peak, 6), "sigma": best_sigma}
+            boot.append({"map_type": map_type, "human_map": human_map, "sd": float(r.std(ddof=1) / 5)})
+            cv.setdefault(map_type, {})[human_map] = {"train": round(peak + 0.01, 6), "test": round(peak - 0.01, 6)}
+            controls.append({"map_type": map_type, "human_map": human_map, "r": peak,
+                             "r_shuffled": peak - 0.15 - 0.05 * rng.random()})
+    pd.DataFrame(per_image).to_csv(root / "data/compare/per_image.csv", index=False)
+    pd.DataFrame(curves).to_csv(root / "data/compare/curves.csv", index=False)
+    pd.DataFrame(boot).to_csv(root / "data/compare/bootstrap.csv", index=False)
+    pd.DataFrame(controls).to_csv(root / "data/compare/controls.csv", index=False)
+    pd.DataFrame({"human_map": HUMAN_MAPS, "ceiling": np.linspace(0.6, 0.8, len(HUMAN_MAPS))}).to_csv(
+        root / "data/compare/noise_ceiling.csv", index=False)
+    (root / "metrics/fit_smoothing.json").write_text(json.dumps(fit, indent=1))
+    (root / "metrics/crossval.json").write_text(json.dumps(cv, indent=1))
+
+    rows = []
+    mask_types = [("human", h) for h in HUMAN_MAPS] + [("ann", "ann-best"), ("ann", "ann-worst")]
+    for source, mask_type in mask_types:
+        gain = 0.2 if mask_type == "pc" else 0.1
+        for i in images:
+            for j in images:
+                value = 0.7 + (gain if i == j else 0.0) + rng.normal(0, 0.05)
+                rows.append({"model": "effnetlite0-I", "mask_source": source, "mask_type": mask_type, "image": i,
+                             "mask_image": j, "condition": "correct" if i == j else "incorrect",
+                             "inverse_rank": min(value, 1.0)})
+    table = pd.DataFrame(rows)
+    table.to_csv(root / "data/recognition/ann.csv", index=False)
+    means = table.groupby(["mask_type", "condition"], sort=False)["inverse_rank"].mean()
+    (root / "metrics/recognition_ann.json").write_text(json.dumps(
+        {t: {c: round(float(means[(t, c)]), 6) for c in ("correct", "incorrect")} for _, t in mask_types}))
+
+    trials = [{"set": s, "trial": t, "image": images[(s + t) % len(images)],
+               "condition": "correct" if t < 5 else "incorrect", "mask_type": "alexnet-SGBP-I",
+               "stimulus": f"stimuli/s{s}_t{t}.png"} for s in range(4) for t in range(10)]
+    pd.DataFrame(trials).to_csv(root / "data/recognition/human/trials.csv", index=False)
+    for k in range(3):
+        pixels = (rng.random((64, 64)) * 255).astype(np.uint8)
+        Image.fromarray(pixels).save(root / f"data/recognition/human/stimuli/s0_t{k}.png")
+
+    for model, (arch, weights) in MODELS.items():
+        names = [f"{arch}-{m}-{weights}" for m in METHODS]
+        write_dataset(_store(rng, list(METHODS), names, images, {"model_id": model, "arch": arch,
+                                                                   "weights": weights}),
+                      root / f"data/attention/{model}.zarr")
+    write_dataset(_store(rng, list(BASELINES), list(BASELINES), images, {"model_id": "baselines"}),
+                  root / "data/attention/baselines.zarr")
+
+
+def _store(rng, methods: list[str], names: list[str], images: list[str], attrs: dict) -> xr.Dataset:
+    size = 32
+    yy, xx = np.mgrid[:size, :size]
+    maps = np.empty((len(methods), len(images), size, size), dtype=np.float32)
+    for k in range(len(methods)):
+        for i in range(len(images)):
+            cy, cx = rng.uniform(8, 24, 2)
+            maps[k, i] = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / 30) + 0.3 * rng.random((size, size))
+    return xr.Dataset(
+        {"maps": (("method", "image", "y", "x"), maps)},
+        coords={"method": methods, "map_type": ("method", names), "image": images},
+        attrs=attrs | {"settings": {"note": "synthetic"}},
+    )

@@ -1,0 +1,128 @@
+"""The report renders, and in headless Chromium every figure loads and no cell raised.
+
+Two renders: the project's own report from the outputs present (report/_site, what `dvc repro`
+builds), and a copy of the project filled with synthetic outputs of every stage
+(tests/synthetic_outputs.py), so that each section's full path is exercised whatever has run.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lib.paths import HUMAN_MAPS, HUMAN_PC, REPORT, ROOT
+from lib.report_render import pages, render
+
+pytestmark = [pytest.mark.slow, pytest.mark.data]
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip("chromium and chromedriver are not installed")
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in [*FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+                 "--window-size=1280,2000"]:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def _check_page(browser, html: Path, screenshot: Path | None = None) -> dict:
+    """Open a rendered page; every <img> must have loaded (naturalWidth > 0) and no cell output may
+    show an error. Returns {"images": n, "text": the page's visible text}."""
+    browser.get(html.resolve().as_uri())
+    images = browser.execute_script(
+        "return Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.src.slice(0, 30)]);")
+    broken = [src for complete, width, src in images if not complete or width == 0]
+    assert not broken, f"{html.name}: images that did not load: {broken}"
+    text = browser.execute_script("return document.body.innerText;")
+    for marker in ("Traceback", "Error:", "Exception"):
+        assert marker not in text, f"{html.name}: a cell printed {marker!r}"
+    if screenshot is not None:
+        browser.save_screenshot(str(screenshot))
+    return {"images": len(images), "text": text}
+
+
+def test_project_report_renders_and_loads_in_chromium(browser):
+    if not (HUMAN_MAPS.exists() and HUMAN_PC.exists()):
+        pytest.skip("human maps not built: run `dvc repro human_pc`")
+    written = render(REPORT, engine="fallback")  # raises if any cell raised
+    assert [p.stem for p in written] == [p.stem for p in pages(REPORT)]
+    seen = {html.stem: _check_page(browser, html) for html in written}
+    assert seen["index"]["images"] >= 3  # the human maps page needs only the human stages
+    for page in ("results", "masking", "statistics", "methods"):
+        assert seen[page]["text"].strip(), page
+
+
+def _project_copy(root: Path) -> Path:
+    """A copy of the code, report and params beside links to the real study data and human maps."""
+    for name in ("lib", "stages", "report"):
+        shutil.copytree(ROOT / name, root / name,
+                        ignore=shutil.ignore_patterns("_site", ".quarto", "__pycache__", "*_files"))
+    (root / "data").mkdir()
+    for name in ("raw", "human"):
+        (root / "data" / name).symlink_to(ROOT / "data" / name)
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    # What the run would list: one model has no store, as when its weights were absent.
+    params.setdefault("extract_attention", {})["models"] = ["effnetlite0-I", "alexnet-R", "vgg16bn-I"]
+    params.setdefault("smoothing", {})["max_sigma"] = 30
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    quarto = yaml.safe_load((root / "report/_quarto.yml").read_text())
+    quarto["project"]["render"] = [p for p in quarto["project"]["render"] if p != "index.qmd"]
+    (root / "report/_quarto.yml").write_text(yaml.safe_dump(quarto, sort_keys=False))
+    if not (root / "lib/compare/blur.py").exists():
+        # The report blurs with the comparison stage's imgaussfilt; stand in for it where absent.
+        (root / "lib/compare").mkdir(exist_ok=True)
+        (root / "lib/compare/blur.py").write_text(
+            "from scipy.ndimage import gaussian_filter\n\n\n"
+            "def blur_maps(maps, sigma):\n"
+            "    return gaussian_filter(maps, sigma=(0, sigma, sigma), mode='nearest') if sigma else maps\n")
+    return root
+
+
+def test_full_report_on_synthetic_outputs(browser, tmp_path):
+    if not (HUMAN_MAPS.exists() and HUMAN_PC.exists()):
+        pytest.skip("human maps not built: run `dvc repro human_pc`")
+    root = _project_copy(tmp_path / "project")
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    code = ("import sys; sys.path.insert(0, '.'); from tests_synthetic import write; "
+            f"write('.', {params['data']['images']!r})")
+    shutil.copy(Path(__file__).with_name("synthetic_outputs.py"), root / "tests_synthetic.py")
+    subprocess.run([sys.executable, "-c", code], cwd=root, check=True)
+    subprocess.run([sys.executable, "-m", "stages.stats"], cwd=root, check=True)
+    subprocess.run([sys.executable, "-m", "lib.report_render", "report", "--engine", "fallback"], cwd=root,
+                   check=True)
+    site = root / "report/_site"
+    seen = {html.stem: _check_page(browser, html, tmp_path / f"{html.stem}.png")
+            for html in sorted(site.glob("*.html"))}
+    assert set(seen) == {"results", "masking", "statistics", "methods"}
+    # Peak r, PC scatter, smoothing, maps, cross-validation, controls.
+    assert seen["results"]["images"] == 6
+    assert "Not available" not in seen["results"]["text"]
+    assert "effnetlite0-SGBP-I" in seen["results"]["text"]  # the planted best map type
+    assert seen["masking"]["images"] == 2  # inverse ranks, example stimuli
+    assert "main effect of masking" in seen["masking"]["text"]
+    assert "no d' analysis" in seen["masking"]["text"]  # no human responses in this run
+    stats_text = seen["statistics"]["text"]
+    assert "Recognition: repeated-measures ANOVA" in stats_text and "masking x mask type" in stats_text
+    assert stats_text.count("Not available") == 1  # the d' tests only
+    methods = seen["methods"]["text"]
+    assert "0, 1, ..., 30" in methods and "31 values" in methods
+    assert "vgg16bn-I" in methods.split("What this run could not include")[1]
