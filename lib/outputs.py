@@ -9,10 +9,10 @@ Contracts (a present file that breaks one is an InputError naming the file):
 | `fit_smoothing` | FIT_SMOOTHING | JSON {map_type: {human_map: {"r", "sigma"}}} -> map_type, human_map, r, sigma |
 | `per_image` | COMPARE_PER_IMAGE | map_type, human_map, image, r (r at the fitted sigma) |
 | `curves` | SMOOTHING_CURVES | map_type, human_map, sigma, r (mean r over images at that sigma) |
-| `bootstrap` | BOOTSTRAP | map_type, human_map, sd (+ optional lo, hi: an interval of the mean r) |
-| `crossval` | CROSSVAL | JSON {map_type: {human_map: {"train", "test"}}} (means over splits) |
-| `controls` | CONTROLS | map_type, human_map, r, r_shuffled (+ optional gap = r - r_shuffled) |
-| `noise_ceiling` | NOISE_CEILING | human_map, ceiling (+ optional lower, upper) |
+| `bootstrap` | BOOTSTRAP | map_type, human_map, peak_r_sd, peak_r_lo, peak_r_hi -> ..., sd, lo, hi |
+| `crossval` | CROSSVAL | JSON {map_type: {human_map: {"train_r", "test_r", "test_sd"}}} -> train, test, test_sd |
+| `controls` | CONTROLS | map_type, human_map, r, shuffled_r (+ gap) -> ..., r_shuffled, gap |
+| `noise_ceiling` | FIT_CONTROLS | JSON {"noise_ceiling": {human_map: {"reliability", "ceiling"}}} -> human_map, ceiling |
 | `recognition_ann` | RECOGNITION_ANN_TABLE | model, mask_source, mask_type, image, mask_image, inverse_rank |
 | `recognition_ann_means` | RECOGNITION_ANN_METRICS | JSON {mask_type: {"correct", "incorrect"}} |
 | `dprime` | RECOGNITION_DPRIME | participant, mask_type, masking, dprime |
@@ -97,8 +97,9 @@ def crossval(path: Path = paths.CROSSVAL) -> pd.DataFrame | None:
     if data is None:
         return None
     # Summary keys beside the map types (e.g. "n_splits") are not map types.
-    return _nested({k: v for k, v in data.items() if isinstance(v, dict) and not k.startswith("_")}, path,
-                   ("train", "test"))
+    table = _nested({k: v for k, v in data.items() if isinstance(v, dict) and not k.startswith("_")}, path,
+                    ("train_r", "test_r", "test_sd"))
+    return table.rename(columns={"train_r": "train", "test_r": "test"})
 
 
 def _map_type_table(path: Path, required: Sequence[str]) -> pd.DataFrame | None:
@@ -115,18 +116,30 @@ def curves(path: Path = paths.SMOOTHING_CURVES) -> pd.DataFrame | None:
 
 
 def bootstrap(path: Path = paths.BOOTSTRAP) -> pd.DataFrame | None:
-    return _map_type_table(path, ("map_type", "human_map", "sd"))
+    table = _map_type_table(path, ("map_type", "human_map", "peak_r_sd", "peak_r_lo", "peak_r_hi"))
+    return None if table is None else table.rename(
+        columns={"peak_r_sd": "sd", "peak_r_lo": "lo", "peak_r_hi": "hi"})
 
 
 def controls(path: Path = paths.CONTROLS) -> pd.DataFrame | None:
-    table = _map_type_table(path, ("map_type", "human_map", "r", "r_shuffled"))
-    if table is not None and "gap" not in table.columns:
+    table = _map_type_table(path, ("map_type", "human_map", "r", "shuffled_r"))
+    if table is None:
+        return None
+    table = table.rename(columns={"shuffled_r": "r_shuffled"})
+    if "gap" not in table.columns:
         table["gap"] = table["r"] - table["r_shuffled"]
     return table
 
 
-def noise_ceiling(path: Path = paths.NOISE_CEILING) -> pd.DataFrame | None:
-    return read_table(path, ("human_map", "ceiling"))
+def noise_ceiling(path: Path = paths.FIT_CONTROLS) -> pd.DataFrame | None:
+    data = read_json(path)
+    if data is None:
+        return None
+    entries = data.get("noise_ceiling")
+    if not isinstance(entries, dict):
+        raise InputError(f"{path}: no `noise_ceiling` mapping")
+    rows = [{"human_map": h, "ceiling": e.get("ceiling")} for h, e in entries.items()]
+    return pd.DataFrame(rows, columns=["human_map", "ceiling"]).dropna()
 
 
 def recognition_ann(path: Path = paths.RECOGNITION_ANN_TABLE) -> pd.DataFrame | None:

@@ -47,16 +47,15 @@ def attention_store(model_id: str) -> Path:
     return ATTENTION / f"{model_id}.zarr"
 
 
-# Outputs of the comparison and recognition stages, as stats and the report read them. The names
-# say what each holds; the column contracts are in lib/outputs.py.
-FIT_SMOOTHING = METRICS / "fit_smoothing.json"  # {map_type: {human_map: {"r", "sigma"}}}
-CROSSVAL = METRICS / "crossval.json"  # {map_type: {human_map: {"train", "test"}}}
-COMPARE = DATA / "compare"
-COMPARE_PER_IMAGE = COMPARE / "per_image.csv"  # r per map type, human map, image at fitted sigma
-SMOOTHING_CURVES = COMPARE / "curves.csv"  # mean r per map type, human map and sigma
-BOOTSTRAP = COMPARE / "bootstrap.csv"  # spread of the mean r at the fitted sigma
-CONTROLS = COMPARE / "controls.csv"  # r with the own images against shuffled images
-NOISE_CEILING = COMPARE / "noise_ceiling.csv"  # per human map
+# Outputs of the comparison stages as stats and the report read them (column contracts in
+# lib/outputs.py): the same files as above, named for what the readers take from them.
+FIT_SMOOTHING = METRICS / "fit_smoothing.json"  # {map_type: {human_map: {"r", "sigma", ...}}}
+FIT_CONTROLS = METRICS / "fit_smoothing_controls.json"  # noise ceilings, excluded map types
+CROSSVAL = METRICS / "crossval.json"  # {map_type: {human_map: {"train_r", "test_r", "test_sd"}}}
+COMPARE_PER_IMAGE = COMPARE_PEAKS  # r per map type, human map, image at the fitted sigma
+SMOOTHING_CURVES = COMPARE_PLOT  # mean r per map type, human map and sigma
+BOOTSTRAP = BOOTSTRAP_TABLE  # spread of the peak mean r over image resamples
+CONTROLS = COMPARE_SUMMARY  # r with the own images against shuffled images, ceilings
 RECOGNITION = DATA / "recognition"
 RECOGNITION_ANN_TABLE = RECOGNITION / "ann.csv"
 RECOGNITION_ANN_METRICS = METRICS / "recognition_ann.json"  # {mask_type: {"correct", "incorrect"}}

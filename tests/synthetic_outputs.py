@@ -46,23 +46,27 @@ def write(root: Path, images: list[str], seed: int = 0) -> None:
         best_sigma = int(rng.integers(3, 20))
         for human_map in HUMAN_MAPS:
             r = np.clip(level[human_map] + effect + rng.normal(0, 0.05, len(images)), -1, 1)
-            per_image += [{"map_type": map_type, "human_map": human_map, "image": i, "r": v}
-                          for i, v in zip(images, r, strict=True)]
+            per_image += [{"map_type": map_type, "human_map": human_map, "sigma": best_sigma, "image": i,
+                           "r": v, "r_shuffled": v - 0.15} for i, v in zip(images, r, strict=True)]
             peak = float(r.mean())
             for sigma in range(MAX_SIGMA + 1):
                 curves.append({"map_type": map_type, "human_map": human_map, "sigma": sigma,
                                "r": peak - 0.0008 * (sigma - best_sigma) ** 2})
             fit.setdefault(map_type, {})[human_map] = {"r": round(peak, 6), "sigma": best_sigma}
-            boot.append({"map_type": map_type, "human_map": human_map, "sd": float(r.std(ddof=1) / 5)})
-            cv.setdefault(map_type, {})[human_map] = {"train": round(peak + 0.01, 6), "test": round(peak - 0.01, 6)}
-            controls.append({"map_type": map_type, "human_map": human_map, "r": peak,
-                             "r_shuffled": peak - 0.15 - 0.05 * rng.random()})
-    pd.DataFrame(per_image).to_csv(root / "data/compare/per_image.csv", index=False)
+            sd = float(r.std(ddof=1) / 5)
+            boot.append({"map_type": map_type, "human_map": human_map, "peak_r_sd": sd,
+                         "peak_r_lo": peak - 2 * sd, "peak_r_hi": peak + 2 * sd})
+            cv.setdefault(map_type, {})[human_map] = {"train_r": round(peak + 0.01, 6),
+                                                      "test_r": round(peak - 0.01, 6), "test_sd": 0.02}
+            controls.append({"map_type": map_type, "human_map": human_map, "sigma": best_sigma, "r": peak,
+                             "shuffled_r": peak - 0.15 - 0.05 * rng.random()})
+    pd.DataFrame(per_image).to_csv(root / "data/compare/peaks.csv", index=False)
     pd.DataFrame(curves).to_csv(root / "data/compare/curves.csv", index=False)
     pd.DataFrame(boot).to_csv(root / "data/compare/bootstrap.csv", index=False)
-    pd.DataFrame(controls).to_csv(root / "data/compare/controls.csv", index=False)
-    pd.DataFrame({"human_map": HUMAN_MAPS, "ceiling": np.linspace(0.6, 0.8, len(HUMAN_MAPS))}).to_csv(
-        root / "data/compare/noise_ceiling.csv", index=False)
+    pd.DataFrame(controls).to_csv(root / "data/compare/summary.csv", index=False)
+    ceilings = {h: {"reliability": c**2, "ceiling": c}
+                for h, c in zip(HUMAN_MAPS, np.linspace(0.6, 0.8, len(HUMAN_MAPS)), strict=True)}
+    (root / "metrics/fit_smoothing_controls.json").write_text(json.dumps({"noise_ceiling": ceilings, "excluded": {}}))
     (root / "metrics/fit_smoothing.json").write_text(json.dumps(fit, indent=1))
     (root / "metrics/crossval.json").write_text(json.dumps(cv, indent=1))
 

@@ -29,21 +29,24 @@ def test_fit_smoothing_json_becomes_an_annotated_table(tmp_path):
 
 
 def test_tables_check_columns_and_read_parquet_twins(tmp_path):
-    table = pd.DataFrame({"map_type": ["alexnet-GBP-I"], "human_map": ["pc"], "r": [0.5], "r_shuffled": [0.2]})
+    table = pd.DataFrame({"map_type": ["alexnet-GBP-I"], "human_map": ["pc"], "r": [0.5], "shuffled_r": [0.2]})
     table.to_parquet(tmp_path / "controls.parquet")
     read = outputs.controls(tmp_path / "controls.csv")
     assert outputs.exists(tmp_path / "controls.csv")
     assert np.isclose(read["gap"].iloc[0], 0.3) and read["method"].iloc[0] == "GBP"
-    table.drop(columns="r_shuffled").to_csv(tmp_path / "bad.csv", index=False)
-    with pytest.raises(InputError, match="r_shuffled"):
+    assert np.isclose(read["r_shuffled"].iloc[0], 0.2)
+    table.drop(columns="shuffled_r").to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(InputError, match="shuffled_r"):
         outputs.controls(tmp_path / "bad.csv")
 
 
 def test_crossval_skips_summary_keys(tmp_path):
     path = tmp_path / "cv.json"
-    path.write_text(json.dumps({"n_splits": 100, "alexnet-GBP-R": {"pc": {"train": 0.3, "test": 0.25}}}))
+    path.write_text(json.dumps({"n_splits": 100,
+                                "alexnet-GBP-R": {"pc": {"train_r": 0.3, "test_r": 0.25, "test_sd": 0.05}}}))
     table = outputs.crossval(path)
     assert list(table["map_type"]) == ["alexnet-GBP-R"] and table["training"].iloc[0] == "R"
+    assert table["train"].iloc[0] == 0.3 and table["test"].iloc[0] == 0.25
 
 
 def test_recognition_means_from_metrics(tmp_path):
