@@ -12,7 +12,7 @@ Contracts (a present file that breaks one is an InputError naming the file):
 | `bootstrap` | BOOTSTRAP | map_type, human_map, peak_r_sd, peak_r_lo, peak_r_hi -> ..., sd, lo, hi |
 | `crossval` | CROSSVAL | JSON {map_type: {human_map: {"train_r", "test_r", "test_sd"}}} -> train, test, test_sd |
 | `controls` | CONTROLS | map_type, human_map, r, shuffled_r (+ gap) -> ..., r_shuffled, gap |
-| `noise_ceiling` | FIT_CONTROLS | JSON {"noise_ceiling": {human_map: {"reliability", "ceiling"}}} -> human_map, ceiling |
+| `noise_ceiling` | FIT_CONTROLS | JSON {"noise_ceiling": {human_map: {"ceiling", ...}}} -> human_map, ceiling |
 | `recognition_ann` | RECOGNITION_ANN_TABLE | model, mask_source, mask_type, image, mask_image, inverse_rank |
 | `recognition_ann_means` | RECOGNITION_ANN_METRICS | JSON {mask_type: {"correct", "incorrect"}} |
 | `dprime` | RECOGNITION_DPRIME | participant, mask_type, masking, dprime |
