@@ -30,3 +30,12 @@ def image_file(image_id: str) -> Path:
 def attention_store(model_id: str) -> Path:
     """The Zarr store holding one model's raw attention maps."""
     return ATTENTION / f"{model_id}.zarr"
+
+
+# recognition (METHOD.md, recognition_ann and recognition_human)
+FIT_SMOOTHING = METRICS / "fit_smoothing.json"
+LABELS = DATA / "labels.csv"  # provisional label set per image (see README, Recognition)
+RESPONSES = DATA / "responses"  # where a lab puts recognition_human response files
+RECOGNITION = DATA / "recognition"
+RECOGNITION_ANN_TABLE = RECOGNITION / "ann.csv"
+RECOGNITION_HUMAN = RECOGNITION / "human"  # stimuli/, trials.csv, experiment.html, analysis
