@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Stage commands in dvc.yaml call `python`: make it the project's.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: venv data repro test lint report bench clean-venv
+.PHONY: venv data browser repro test lint report bench clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
@@ -25,7 +25,14 @@ data: venv
 repro: data
 	$(VENV)/bin/dvc repro
 
-test: data
+# The recognition experiment page is tested in headless Chromium (tests/recognition/test_browser.py):
+# install chromium + chromedriver when missing (Debian, as root, as in CI); else that test skips.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } || \
+	  echo "warning: chromium/chromedriver not installed; the browser test will skip"
+
+test: data browser
 	$(VENV)/bin/python -m pytest
 
 lint: venv

@@ -1,0 +1,86 @@
+"""Where masks come from: the attention stores, fit_smoothing's fitted sigmas, the study images."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+from PIL import Image
+
+from lib.errors import InputError
+from lib.paths import image_file
+
+
+def load_images(image_ids: Sequence[str]) -> np.ndarray:
+    """The study images as uint8 RGB (n, H, W, 3); all must share one size."""
+    images = []
+    for image_id in image_ids:
+        path = image_file(image_id)
+        if not path.is_file():
+            raise InputError(f"{path}: image {image_id} not found (run `dvc pull`)")
+        with Image.open(path) as im:
+            images.append(np.asarray(im.convert("RGB")))
+    shapes = {im.shape for im in images}
+    if len(shapes) != 1:
+        raise InputError(f"{image_file(image_ids[0]).parent}: images differ in size "
+                         f"{sorted(shapes)}")
+    return np.stack(images)
+
+
+def load_fit(path: Path) -> dict:
+    """fit_smoothing.json: {map_type: {human_map: {"r", "sigma"}}}."""
+    if not Path(path).is_file():
+        raise InputError(f"{path}: not found (has the fit_smoothing stage run?)")
+    try:
+        fit = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path}: not valid JSON ({err})") from err
+    if not isinstance(fit, dict):
+        raise InputError(f"{path}: expected an object of map types")
+    return fit
+
+
+def fitted_sigma(fit: Mapping[str, Mapping], map_type: str, target: str) -> float:
+    """The sigma fitted to human map `target` for `map_type` (grid pixels)."""
+    try:
+        sigma = float(fit[map_type][target]["sigma"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise InputError(f"fit_smoothing.json: no fitted sigma for map type {map_type!r} and "
+                         f"human map {target!r}") from err
+    if not np.isfinite(sigma) or sigma < 0:
+        raise InputError(f"fit_smoothing.json: sigma for {map_type!r}/{target!r} is {sigma}")
+    return sigma
+
+
+def ann_map_types(stores: Mapping[str, xr.Dataset]) -> dict[str, str]:
+    """{map_type: model id} over the given ANN attention stores (their `map_type` coordinate)."""
+    found: dict[str, str] = {}
+    for model_id, ds in stores.items():
+        if "map_type" not in ds.coords or "maps" not in ds:
+            raise InputError(f"attention store {model_id}: no `maps` with a `map_type` coordinate")
+        for map_type in (str(m) for m in ds["map_type"].values):
+            if map_type in found:
+                raise InputError(f"attention stores {found[map_type]} and {model_id} both hold "
+                                 f"map type {map_type}")
+            found[map_type] = model_id
+    return found
+
+
+def raw_ann_maps(stores: Mapping[str, xr.Dataset], map_type: str, image_ids: Sequence[str]
+                 ) -> np.ndarray:
+    """The raw maps (n, H, W) of `map_type` for `image_ids`, in that order."""
+    owner = ann_map_types(stores).get(map_type)
+    if owner is None:
+        raise InputError(f"attention stores: no map type {map_type!r} (have "
+                         f"{sorted(ann_map_types(stores))})")
+    maps = stores[owner]["maps"]
+    index = [str(m) for m in maps["map_type"].values].index(map_type)
+    images = [str(i) for i in maps["image"].values]
+    missing = [i for i in image_ids if i not in images]
+    if missing:
+        raise InputError(f"attention store {owner}: map type {map_type} lacks images {missing}")
+    values = maps.isel(method=index).values
+    return np.stack([values[images.index(i)] for i in image_ids]).astype(np.float64)

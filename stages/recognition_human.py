@@ -1,0 +1,50 @@
+"""Stage recognition_human: the speeded recognition experiment (stimuli, trial lists, browser page)
+and, when `recognition_human.responses` names a file, the analysis of its responses."""
+
+import json
+
+from lib.params import get, load_params
+from lib.paths import FIT_SMOOTHING, LABELS, METRICS, RECOGNITION_HUMAN, ROOT, attention_store
+from lib.recognition.analysis import analyse
+from lib.recognition.design import DesignSpec
+from lib.recognition.human import build_experiment, design_summary, write_experiment
+from lib.recognition.labels import load_labels
+from lib.recognition.sources import fitted_sigma, load_fit, load_images, raw_ann_maps
+from lib.store import read_dataset
+from stages._run import run
+
+
+def main() -> None:
+    params = load_params()
+    ids = get(params, "data.images", list)
+    p = "recognition_human."
+    spec = DesignSpec(
+        map_types=tuple(get(params, p + "map_types", list)), n_sets=get(params, p + "n_sets", int),
+        set_size=get(params, p + "set_size", int), r_max=get(params, p + "r_max", float),
+        rotations=tuple(get(params, p + "rotations", list)), seed=get(params, "data.seed", int),
+        max_restarts=get(params, p + "max_restarts", int))
+    stores = {m: read_dataset(attention_store(m))
+              for m in get(params, "extract_attention.models", list)}
+    fit = load_fit(FIT_SMOOTHING)
+    pc_id = get(params, "data.human_pc", str)
+    exp = build_experiment(
+        ids, load_images(ids), {m: raw_ann_maps(stores, m, ids) for m in spec.map_types},
+        {m: fitted_sigma(fit, m, pc_id) for m in spec.map_types}, load_labels(LABELS, ids), spec,
+        get(params, "data.grid", int), get(params, p + "size", int))
+    metrics = {"design": design_summary(exp.trials), "analysis": None}
+    extra = {}
+    responses = get(params, p + "responses", (str, type(None)))
+    if responses:
+        metrics["analysis"], extra["dprime"], extra["bootstrap"] = analyse(
+            ROOT / responses, exp.trials, spec.map_types, ids,
+            get(params, p + "min_accuracy", float), get(params, p + "n_resamples", int),
+            spec.seed)
+    write_experiment(exp, RECOGNITION_HUMAN, get(params, p + "fixation_ms", int),
+                     get(params, p + "flash_ms", int), get(params, p + "iti_ms", int), extra)
+    METRICS.mkdir(exist_ok=True)
+    (METRICS / "recognition_human.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    print(json.dumps(metrics["design"]))
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,118 @@
+"""Masks: area resizing, the recognition_ann mask, the half mask, the fitted blur."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import ndimage
+
+from lib.errors import InputError
+from lib.recognition import blur
+from lib.recognition.masks import ann_mask, area_resize, grayscale, half_mask
+
+
+def test_area_resize_integer_factor_is_block_mean(rng):
+    a = rng.random((2, 10, 10))
+    expected = a.reshape(2, 5, 2, 5, 2).mean(axis=(2, 4))
+    np.testing.assert_allclose(area_resize(a, 5), expected)
+
+
+def test_area_resize_405_to_250_keeps_mean_and_constants(rng):
+    img = rng.integers(0, 256, (405, 405, 3)).astype(np.uint8)
+    out = area_resize(img, 250, channels_last=True)
+    assert out.shape == (250, 250, 3)
+    # Every input pixel's area is spread over the output exactly once: the mean is kept.
+    np.testing.assert_allclose(out.mean(axis=(0, 1)), img.mean(axis=(0, 1)), rtol=1e-12)
+    np.testing.assert_allclose(area_resize(np.full((405, 405), 7.0), 250), 7.0)
+    assert out.min() >= img.min() and out.max() <= img.max()
+
+
+def test_area_resize_enlarging_100_to_250_replicates_blocks():
+    a = np.arange(4.0).reshape(2, 2)
+    out = area_resize(a, 5)  # each input pixel covers 2.5 output pixels
+    np.testing.assert_allclose(out[0], [0, 0, 0.5, 1, 1])
+
+
+def test_ann_mask_follows_method_wording():
+    m = np.arange(16.0).reshape(4, 4)  # median 7.5
+    mask = ann_mask(m)
+    expected = (np.maximum(m, 7.5) - 7.5) / (15 - 7.5)
+    np.testing.assert_allclose(mask, expected)
+    assert mask.max() == 1 and (mask == 0).sum() == 8
+
+
+def test_ann_mask_without_values_above_median_is_an_error():
+    m = np.zeros((4, 4))
+    m[:3] = 1.0  # 12 of 16 pixels at the maximum: the median is the maximum
+    with pytest.raises(InputError, match=r"toy masks: map\(s\) \['img7'\] have no values above"):
+        ann_mask(np.stack([np.eye(4), m]), where="toy masks", names=["img3", "img7"])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([4, 10, 26]), st.integers(0, 4))
+def test_half_mask_reveals_exactly_half(seed, size, levels):
+    gen = np.random.default_rng(seed)
+    m = gen.random((3, size, size))
+    if levels:  # coarse values: many ties at the median
+        m = np.floor(m * levels)
+    mask = half_mask(m)
+    assert set(np.unique(mask)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(mask.sum(axis=(1, 2)), size * size // 2)
+    # Every revealed pixel's value is at least every hidden pixel's value.
+    for a, k in zip(m, mask, strict=True):
+        assert a[k == 1].min() >= a[k == 0].max()
+
+
+def test_half_mask_breaks_ties_towards_the_centre():
+    mask = half_mask(np.zeros((10, 10)))
+    assert mask.sum() == 50 and mask[4:6, 4:6].all() and not mask[0, 0]
+
+
+def test_half_mask_odd_pixel_count_is_an_error():
+    with pytest.raises(InputError, match="exact halves"):
+        half_mask(np.zeros((3, 3)))
+
+
+def test_grayscale_matches_pil_luma(rng):
+    from PIL import Image
+
+    img = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    pil = np.asarray(Image.fromarray(img).convert("L")).astype(float)
+    np.testing.assert_allclose(grayscale(img), pil, atol=0.51)
+
+
+def _matlab_reference(a, sigma):
+    """imgaussfilt by hand: normalised kernel of 2*ceil(2*sigma)+1 taps, replicate padding."""
+    r = math.ceil(2 * sigma)
+    x = np.arange(-r, r + 1)
+    k = np.exp(-x**2 / (2 * sigma**2))
+    k /= k.sum()
+    padded = np.pad(a, r, mode="edge")
+    rows = np.apply_along_axis(lambda v: np.convolve(v, k, mode="valid"), 1, padded)
+    return np.apply_along_axis(lambda v: np.convolve(v, k, mode="valid"), 0, rows)
+
+
+@pytest.mark.parametrize("sigma", [0.5, 1.0, 2.3, 4.0])
+def test_blur_is_matlab_imgaussfilt(rng, sigma):
+    a = rng.random((30, 30))
+    np.testing.assert_allclose(blur.imgaussfilt(a[None], sigma)[0], _matlab_reference(a, sigma),
+                               atol=1e-12)
+    # Not scipy's default (truncate 4 sigma, reflect padding), which differs measurably.
+    assert np.abs(blur.imgaussfilt(a, sigma) - ndimage.gaussian_filter(a, sigma)).max() > 1e-4
+
+
+def test_blur_sigma_zero_is_identity_and_negative_is_an_error(rng):
+    a = rng.random((5, 5))
+    np.testing.assert_array_equal(blur.imgaussfilt(a, 0), a)
+    with pytest.raises(InputError, match="sigma"):
+        blur.imgaussfilt(a, -1.0)
+
+
+def test_local_blur_agrees_with_the_project_blur_when_merged(rng):
+    project = pytest.importorskip("lib.compare.blur", reason="lib.compare not merged yet")
+    a = rng.random((2, 40, 40))
+    for sigma in (0.0, 1.0, 3.5):
+        np.testing.assert_allclose(project.imgaussfilt(a, sigma),
+                                   blur._local_imgaussfilt(a, sigma), atol=1e-10)
