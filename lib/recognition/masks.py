@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from lib.compare.blur import blur_maps
 from lib.errors import InputError
 from lib.maps import resize_maps
-from lib.recognition.blur import imgaussfilt
 
 
 def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
@@ -84,7 +84,7 @@ def half_mask(maps: np.ndarray) -> np.ndarray:
 def to_grid_maps(raw: np.ndarray, grid: int, sigma: float) -> np.ndarray:
     """Raw ANN maps (..., H, W) as fit_smoothing sees them: bicubic resize to the analysis grid,
     then the fitted blur at `sigma` (grid pixels)."""
-    return imgaussfilt(resize_maps(raw, grid), sigma)
+    return blur_maps(resize_maps(raw, grid), sigma)
 
 
 def grayscale(images: np.ndarray) -> np.ndarray:

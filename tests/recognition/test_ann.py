@@ -6,6 +6,7 @@ import pytest
 import torch
 import xarray as xr
 
+from lib.compare.blur import blur_maps
 from lib.errors import InputError
 from lib.maps import resize_maps
 from lib.recognition.ann import (
@@ -16,7 +17,6 @@ from lib.recognition.ann import (
     summarise,
     trained_models,
 )
-from lib.recognition.blur import imgaussfilt
 from lib.recognition.masks import ann_mask, area_resize
 
 
@@ -132,7 +132,7 @@ def test_mask_sources_human_and_ann_baselines(rng):
         masks[("human", "pc")][0], ann_mask(area_resize(human.sel(human_map="pc", image="x1"),
                                                         20)))
     raw = stores["m-I"]["maps"].values[1]
-    expected = ann_mask(area_resize(imgaussfilt(resize_maps(raw, 10), 2.0), 20))
+    expected = ann_mask(area_resize(blur_maps(resize_maps(raw, 10), 2.0), 20))
     np.testing.assert_allclose(masks[("ann-worst", "m-GradCAM-I")], expected)
     for m in masks.values():
         assert m.shape == (3, 20, 20) and m.min() == 0 and np.allclose(m.max(axis=(1, 2)), 1)

@@ -1,15 +1,12 @@
 """Masks: area resizing, the recognition_ann mask, the half mask, the fitted blur."""
 
-import math
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import ndimage
 
 from lib.errors import InputError
-from lib.recognition import blur
 from lib.recognition.masks import ann_mask, area_resize, grayscale, half_mask
 
 
@@ -81,38 +78,3 @@ def test_grayscale_matches_pil_luma(rng):
     img = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
     pil = np.asarray(Image.fromarray(img).convert("L")).astype(float)
     np.testing.assert_allclose(grayscale(img), pil, atol=0.51)
-
-
-def _matlab_reference(a, sigma):
-    """imgaussfilt by hand: normalised kernel of 2*ceil(2*sigma)+1 taps, replicate padding."""
-    r = math.ceil(2 * sigma)
-    x = np.arange(-r, r + 1)
-    k = np.exp(-x**2 / (2 * sigma**2))
-    k /= k.sum()
-    padded = np.pad(a, r, mode="edge")
-    rows = np.apply_along_axis(lambda v: np.convolve(v, k, mode="valid"), 1, padded)
-    return np.apply_along_axis(lambda v: np.convolve(v, k, mode="valid"), 0, rows)
-
-
-@pytest.mark.parametrize("sigma", [0.5, 1.0, 2.3, 4.0])
-def test_blur_is_matlab_imgaussfilt(rng, sigma):
-    a = rng.random((30, 30))
-    np.testing.assert_allclose(blur.imgaussfilt(a[None], sigma)[0], _matlab_reference(a, sigma),
-                               atol=1e-12)
-    # Not scipy's default (truncate 4 sigma, reflect padding), which differs measurably.
-    assert np.abs(blur.imgaussfilt(a, sigma) - ndimage.gaussian_filter(a, sigma)).max() > 1e-4
-
-
-def test_blur_sigma_zero_is_identity_and_negative_is_an_error(rng):
-    a = rng.random((5, 5))
-    np.testing.assert_array_equal(blur.imgaussfilt(a, 0), a)
-    with pytest.raises(InputError, match="sigma"):
-        blur.imgaussfilt(a, -1.0)
-
-
-def test_local_blur_agrees_with_the_project_blur_when_merged(rng):
-    project = pytest.importorskip("lib.compare.blur", reason="lib.compare not merged yet")
-    a = rng.random((2, 40, 40))
-    for sigma in (0.0, 1.0, 3.5):
-        np.testing.assert_allclose(project.imgaussfilt(a, sigma),
-                                   blur._local_imgaussfilt(a, sigma), atol=1e-10)
