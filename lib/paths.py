@@ -17,6 +17,8 @@ HUMAN_MAPS = HUMAN / "maps.zarr"
 HUMAN_PC = HUMAN / "pc.zarr"
 
 ATTENTION = DATA / "attention"
+# Pretrained weights files (params `extract_attention.weights_dir` may point elsewhere).
+WEIGHTS = ROOT / "weights"
 
 METRICS = ROOT / "metrics"
 REPORT = ROOT / "report"
