@@ -21,6 +21,8 @@ TRIALS = DATA / "trials"
 EXAMPLE_TRIALS = DATA / "examples" / "trials"
 
 ATTENTION = DATA / "attention"
+# Pretrained weights files (params `extract_attention.weights_dir` may point elsewhere).
+WEIGHTS = ROOT / "weights"
 
 # fit_smoothing, bootstrap and crossval (lib.compare)
 COMPARE = DATA / "compare"

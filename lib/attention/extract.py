@@ -1,0 +1,203 @@
+"""extract_attention: every passive method's raw maps for one model, as one labelled Dataset.
+
+Target class: the model's top-1 class for the unmasked image (METHOD.md). Maps are raw (no
+smoothing or normalisation), non-negative, at the model's input resolution.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import xarray as xr
+from PIL import Image
+from tqdm import tqdm
+
+from lib.attention.gbp import gbp, gbp_x_input, sgbp
+from lib.attention.models import LoadedModel, preprocess
+from lib.attention.tokens import TokenGrid
+from lib.errors import InputError
+from lib.paths import image_file
+
+__all__ = ["METHODS", "ExtractOptions", "extract", "read_images", "resolve_device", "top1"]
+
+METHODS = ("GBP", "GBPxIM", "SGBP", "GradCAM", "ScoreCAM", "CAMERAS")
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """What the methods are run with (params `extract_attention`; recorded in the store)."""
+
+    methods: tuple[str, ...] = METHODS
+    device: str = "cpu"
+    batch_size: int = 8  # images (or noisy copies) per backward pass
+    channels_last: bool = True
+    smooth_rule: str = "clean"
+    sgbp_samples: int = 30
+    sgbp_noise_frac: float = 0.10
+    sgbp_noise_sd_squared: bool = False
+    score_cam_batch_size: int = 64
+    cameras_resolutions: tuple[int, ...] = (224, 324, 424, 524, 624, 724, 824, 924)
+    seed: int = 0
+    extra: dict = field(default_factory=dict)  # anything else worth recording (normalisation)
+
+
+def resolve_device(name: str) -> str:
+    """`auto` -> "cuda" when a CUDA device is present, else "cpu"; other names pass through."""
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"params.yaml: extract_attention.device is {name!r} but CUDA is absent")
+    return name
+
+
+def read_images(image_ids: Sequence[str]) -> np.ndarray:
+    """The study images as uint8 (N, H, W, 3) RGB; InputError naming a missing or odd file."""
+    arrays = []
+    for image_id in image_ids:
+        path = image_file(image_id)
+        if not path.is_file():
+            raise InputError(f"{path}: image {image_id} not found (run `dvc pull`)")
+        arrays.append(np.asarray(Image.open(path).convert("RGB")))
+    shapes = {a.shape for a in arrays}
+    if len(shapes) > 1:
+        raise InputError(f"images differ in size: {sorted(shapes)}")
+    return np.stack(arrays)
+
+
+def _image_seed(seed: int, image_id: str) -> int:
+    # Per-image noise seeds from the image id: a map does not depend on the other images in the
+    # run, on their order or on the batch size.
+    return (int(seed) * 1_000_003 + zlib.crc32(image_id.encode())) % 2**63
+
+
+def top1(model: torch.nn.Module, x: torch.Tensor, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-1 class (N,) and its softmax probability (N,) for inputs x."""
+    idx, prob = [], []
+    with torch.no_grad():
+        for i in range(0, x.shape[0], batch_size):
+            p = model(x[i : i + batch_size]).float().softmax(dim=1)
+            best = p.max(dim=1)
+            idx.append(best.indices.cpu())
+            prob.append(best.values.cpu())
+    return torch.cat(idx).numpy().astype(np.int64), torch.cat(prob).numpy().astype(np.float64)
+
+
+def _run(
+    method: str,
+    lm: LoadedModel,
+    x: torch.Tensor,
+    t: torch.Tensor,
+    ids: list[str],
+    o: ExtractOptions,
+) -> torch.Tensor:
+    """One method's maps (n, H, W) for inputs x (n, 3, H, W) and targets t (n,)."""
+    if method == "GBP":
+        return gbp(lm.model, x, t, smooth_rule=o.smooth_rule, batch_size=o.batch_size)
+    if method == "GBPxIM":
+        return gbp_x_input(lm.model, x, t, smooth_rule=o.smooth_rule, batch_size=o.batch_size)
+    if method == "SGBP":
+        return sgbp(
+            lm.model, x, t,
+            smooth_rule=o.smooth_rule,
+            n_samples=o.sgbp_samples,
+            noise_frac=o.sgbp_noise_frac,
+            noise_sd_squared=o.sgbp_noise_sd_squared,
+            batch_size=o.batch_size,
+            seed=[_image_seed(o.seed, i) for i in ids],
+        )  # fmt: skip
+    # Imported here: the CAM family lives in its own module (lib/attention/cam.py).
+    from lib.attention.cam import cameras, grad_cam, score_cam
+
+    model, layer = lm.model, lm.target_layer
+    if lm.token_prefix:  # ViT: class token dropped, patch tokens as a (K, h, w) map
+        model, layer = TokenGrid(model, layer, lm.token_prefix), "grid"
+    if method == "GradCAM":
+        return grad_cam(model, x, t, layer=layer)
+    if method == "ScoreCAM":
+        return score_cam(model, x, t, layer=layer, batch_size=o.score_cam_batch_size)
+    if method == "CAMERAS":
+        return cameras(model, x, t, layer=layer, resolutions=o.cameras_resolutions)
+    raise InputError(f"params.yaml: unknown method {method!r}; known: {list(METHODS)}")
+
+
+# Images per call: the GBP family batches inside (noisy copies included); the CAM methods get a few
+# images at a time so that each call's memory stays bounded (CAMERAS up to 924 px).
+_CHUNK = {"GBP": None, "GBPxIM": None, "SGBP": 1, "GradCAM": None, "ScoreCAM": 1, "CAMERAS": 1}
+
+
+def extract(
+    loaded: LoadedModel,
+    images: np.ndarray,
+    image_ids: Sequence[str],
+    options: ExtractOptions,
+    progress: bool = True,
+) -> xr.Dataset:
+    """Every method's raw maps for `images` (uint8 (N, H, W, 3)) as the attention store Dataset.
+
+    Variables: maps (method, image, y, x) float32; top1, top1_prob, top1_label (image); coordinate
+    map_type (method); attrs model_id, arch, weights, settings. Methods the architecture does not
+    define (loaded.excluded_methods) are left out.
+    """
+    unknown = [m for m in options.methods if m not in METHODS]
+    if unknown:
+        raise InputError(f"params.yaml: unknown methods {unknown}; known: {list(METHODS)}")
+    ids = [str(i) for i in image_ids]
+    methods = [m for m in options.methods if m not in loaded.excluded_methods]
+    model = loaded.model
+    fmt = torch.channels_last if options.channels_last else torch.contiguous_format
+    model.to(memory_format=fmt)
+    x = preprocess(images, loaded).contiguous(memory_format=fmt)
+    cls, prob = top1(model, x, options.batch_size)
+    targets = torch.from_numpy(cls).to(x.device)
+
+    maps = np.zeros((len(methods), len(ids), x.shape[-2], x.shape[-1]), dtype=np.float32)
+    for m, method in enumerate(methods):
+        step = _CHUNK[method] or options.batch_size
+        if method == "SGBP":  # as many images as fill a batch with their noisy copies
+            step = max(1, options.batch_size // options.sgbp_samples)
+        bar = tqdm(total=len(ids), desc=f"{loaded.id} {method}", disable=not progress, unit="img")
+        for i in range(0, len(ids), step):
+            sl = slice(i, i + step)
+            out = _run(method, loaded, x[sl], targets[sl], ids[sl], options)
+            maps[m, sl] = out.detach().float().cpu().numpy()
+            bar.update(len(ids[sl]))
+        bar.close()
+    if not np.isfinite(maps).all():
+        raise InputError(f"{loaded.id}: non-finite values in the maps of {methods}")
+
+    settings = {
+        **{k: v for k, v in asdict(options).items() if k != "extra"},
+        **options.extra,
+        "methods": methods,
+        "cameras_resolutions": list(options.cameras_resolutions),
+        "input_size": loaded.input_size,
+        "mean": list(loaded.mean),
+        "std": list(loaded.std),
+        "target_layer": loaded.target_layer,
+        "weights_file": loaded.weights_file,
+        "target": "top-1 class of the unmasked image",
+    }
+    labels = np.array([loaded.class_names[c] for c in cls], dtype=str)
+    return xr.Dataset(
+        {
+            "maps": (("method", "image", "y", "x"), maps),
+            "top1": ("image", cls),
+            "top1_prob": ("image", prob),
+            "top1_label": ("image", labels),
+        },
+        coords={
+            "method": methods,
+            "image": ids,
+            "map_type": ("method", [f"{loaded.arch}-{m}-{loaded.weights}" for m in methods]),
+        },
+        attrs={
+            "model_id": loaded.id,
+            "arch": loaded.arch,
+            "weights": loaded.weights,
+            "settings": settings,
+        },
+    )
