@@ -25,6 +25,7 @@ from lib.paths import image_file
 __all__ = ["METHODS", "ExtractOptions", "extract", "read_images", "resolve_device", "top1"]
 
 METHODS = ("GBP", "GBPxIM", "SGBP", "GradCAM", "ScoreCAM", "CAMERAS")
+ACTIVE = "active"  # the map a network with built-in attention computes itself (lib.attention.active)
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,10 @@ def _run(
             batch_size=o.batch_size,
             seed=[_image_seed(o.seed, i) for i in ids],
         )  # fmt: skip
+    if method == ACTIVE:
+        from lib.attention.active import active_attention
+
+        return active_attention(lm.model, x)
     # Imported here: the CAM family lives in its own module (lib/attention/cam.py).
     from lib.attention.cam import cameras, grad_cam, score_cam
 
@@ -126,7 +131,7 @@ def _run(
 
 # Images per call: the GBP family batches inside (noisy copies included); the CAM methods get a few
 # images at a time so that each call's memory stays bounded (CAMERAS up to 924 px).
-_CHUNK = {"GBP": None, "GBPxIM": None, "SGBP": 1, "GradCAM": None, "ScoreCAM": 1, "CAMERAS": 1}
+_CHUNK = {"GBP": None, "GBPxIM": None, "SGBP": 1, "GradCAM": None, "ScoreCAM": 1, "CAMERAS": 1, ACTIVE: None}
 
 
 def extract(
@@ -140,13 +145,17 @@ def extract(
 
     Variables: maps (method, image, y, x) float32; top1, top1_prob, top1_label (image); coordinate
     map_type (method); attrs model_id, arch, weights, settings. Methods the architecture does not
-    define (loaded.excluded_methods) are left out.
+    define (loaded.excluded_methods) are left out; networks with built-in attention add `active`.
     """
     unknown = [m for m in options.methods if m not in METHODS]
     if unknown:
         raise InputError(f"params.yaml: unknown methods {unknown}; known: {list(METHODS)}")
     ids = [str(i) for i in image_ids]
     methods = [m for m in options.methods if m not in loaded.excluded_methods]
+    from lib.attention.active import ActiveAttentionModel
+
+    if isinstance(loaded.model, ActiveAttentionModel):  # its own attention map beside the passive ones
+        methods.append(ACTIVE)
     model = loaded.model
     fmt = torch.channels_last if options.channels_last else torch.contiguous_format
     model.to(memory_format=fmt)

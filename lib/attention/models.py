@@ -364,6 +364,34 @@ def _register_study_zoo() -> None:
 _register_study_zoo()
 
 
+def _register_active_models() -> None:
+    """The study's active-attention networks (lib.attention.active): their authors' checkpoints,
+    read through each network's key map. Passive methods run on them too (CAM layer beside each),
+    so passive and active attention compare on identical networks; extract adds the `active`
+    method for them."""
+    from lib.attention.active import ACTIVE_MODELS
+
+    for spec in ACTIVE_MODELS.values():
+
+        def convert(model: nn.Module, state: dict, spec=spec) -> dict:
+            state = spec.key_map(state)
+            # The authors' PyTorch 0.4 checkpoints predate BatchNorm's batch counters, which
+            # inference does not use.
+            for key, value in model.state_dict().items():
+                if key.endswith(".num_batches_tracked"):
+                    state.setdefault(key, value)
+            return state
+
+        register_model(
+            spec.arch, spec.weights, target_layer=spec.target_layer,
+            source=_Source(spec.checkpoint, "active", f"{spec.source} (file {spec.source_file})"),
+            convert=convert, weights_mean=spec.mean, weights_std=spec.std,
+        )(lambda _num_classes, spec=spec: spec.factory())
+
+
+_register_active_models()
+
+
 def _guess_target_layer(model: nn.Module, size: int) -> str:
     """The last spatial feature map before global pooling, for networks not registered by hand.
 

@@ -333,3 +333,46 @@ def test_cam_target_layer_is_spatial_and_on_the_prediction_path(models, model_id
     assert min(act.shape[-2:]) >= (2 if model_id == "abn-resnet101-I" else 8)
     (grad,) = torch.autograd.grad(logits[0].max(), act)
     assert grad.abs().sum() > 0
+
+
+# -------------------------------------------------------------------------------------------
+# the model registry: active networks load by id and extract their own map beside passive ones
+
+
+@pytest.mark.parametrize("model_id", ["ltpa-vgg-C", "abn-resnet110-C"])
+def test_registry_loads_the_authors_checkpoint_by_id(models, model_id, tmp_path):
+    from lib.attention.models import load_model
+
+    spec, source = ACTIVE_MODELS[model_id], models[model_id]
+    (tmp_path / "active").mkdir()
+    torch.save(_authors_checkpoint(model_id, source), tmp_path / "active" / spec.checkpoint)
+    loaded = load_model(model_id, weights_dir=tmp_path)
+    assert (loaded.weights, loaded.input_size, loaded.target_layer) == ("C", 32, spec.target_layer)
+    assert len(loaded.class_names) == 100
+    x = _images(model_id)
+    with torch.no_grad():
+        assert torch.equal(loaded.model(x), source(x))
+
+
+def test_registry_names_the_missing_checkpoint_and_where_it_goes(tmp_path):
+    from lib.attention.models import MissingWeightsError, load_model
+
+    with pytest.raises(MissingWeightsError) as err:
+        load_model("abn-densenet-C", weights_dir=tmp_path)
+    message = str(err.value)
+    assert "abn-densenet-bc-100-12-cifar100.pth.tar" in message
+    assert str(tmp_path / "active") in message and "drive.google.com" in message
+
+
+def test_extract_adds_the_active_map_to_the_passive_ones():
+    import numpy as np
+
+    from lib.attention.extract import ExtractOptions, extract
+    from lib.attention.models import load_model, preprocess
+
+    loaded = load_model("abn-resnet110-C", random_weights=True)
+    images = (np.random.default_rng(0).random((2, 32, 32, 3)) * 255).astype(np.uint8)
+    ds = extract(loaded, images, ["a", "b"], ExtractOptions(methods=("GradCAM",)), progress=False)
+    assert list(ds["map_type"].values) == ["abn-resnet110-GradCAM-R", "abn-resnet110-active-R"]
+    expected = active_attention(loaded.model, preprocess(images, loaded))
+    np.testing.assert_allclose(ds["maps"].values[1], expected.numpy(), rtol=1e-6)
