@@ -19,9 +19,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lib.attention.extract import read_images  # noqa: E402
 from lib.attention.gbp import sgbp  # noqa: E402
 from lib.attention.models import load_model, preprocess  # noqa: E402
+from lib.images import read_images  # noqa: E402
 from lib.params import get, load_params  # noqa: E402
 
 

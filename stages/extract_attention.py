@@ -8,9 +8,10 @@ import sys
 
 import torch
 
-from lib.attention.extract import ExtractOptions, extract, read_images, resolve_device
+from lib.attention.extract import ExtractOptions, extract, resolve_device
 from lib.attention.models import load_model
 from lib.errors import InputError
+from lib.images import read_images
 from lib.params import get, load_params
 from lib.paths import ROOT, attention_store
 from lib.store import write_dataset

@@ -8,6 +8,7 @@ import pandas as pd
 from lib.attention.models import load_model, preprocess
 from lib.errors import InputError
 from lib.human_pc import load_human_targets
+from lib.images import read_images
 from lib.params import get, load_params
 from lib.paths import (
     FIT_SMOOTHING,
@@ -19,7 +20,7 @@ from lib.paths import (
 )
 from lib.recognition.ann import TABLE_COLUMNS, mask_sources, recognise, summarise, trained_models
 from lib.recognition.masks import area_resize, to_uint8
-from lib.recognition.sources import load_fit, load_images
+from lib.recognition.sources import load_fit
 from lib.store import read_dataset
 from stages._run import run
 
@@ -37,7 +38,7 @@ def main() -> None:
     human = load_human_targets(HUMAN_MAPS, HUMAN_PC, pc_id)
     masks = mask_sources(human, stores, load_fit(FIT_SMOOTHING), ids,
                          get(params, "data.grid", int), size, pc_id)
-    images = to_uint8(area_resize(load_images(ids), size, channels_last=True))
+    images = to_uint8(area_resize(read_images(ids), size, channels_last=True))
     tables = []
     for model_id in trained:
         loaded = load_model(model_id, device=get(params, "recognition_ann.device", str))

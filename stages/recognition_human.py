@@ -3,13 +3,14 @@ and, when `recognition_human.responses` names a file, the analysis of its respon
 
 import json
 
+from lib.images import read_images
 from lib.params import get, load_params
 from lib.paths import FIT_SMOOTHING, LABELS, METRICS, RECOGNITION_HUMAN, ROOT, attention_store
 from lib.recognition.analysis import analyse
 from lib.recognition.design import DesignSpec
 from lib.recognition.human import build_experiment, design_summary, write_experiment
 from lib.recognition.labels import load_labels
-from lib.recognition.sources import fitted_sigma, load_fit, load_images, raw_ann_maps
+from lib.recognition.sources import fitted_sigma, load_fit, raw_ann_maps
 from lib.store import read_dataset
 from stages._run import run
 
@@ -28,7 +29,7 @@ def main() -> None:
     fit = load_fit(FIT_SMOOTHING)
     pc_id = get(params, "data.human_pc", str)
     exp = build_experiment(
-        ids, load_images(ids), {m: raw_ann_maps(stores, m, ids) for m in spec.map_types},
+        ids, read_images(ids), {m: raw_ann_maps(stores, m, ids) for m in spec.map_types},
         {m: fitted_sigma(fit, m, pc_id) for m in spec.map_types}, load_labels(LABELS, ids), spec,
         get(params, "data.grid", int), get(params, p + "size", int))
     metrics = {"design": design_summary(exp.trials), "analysis": None}

@@ -33,6 +33,7 @@ from scipy import ndimage
 from threadpoolctl import threadpool_limits
 
 from lib.errors import InputError
+from lib.images import read_image
 
 # Defaults of the authors' GBVS release (makeGBVSParams.m, "DIO" channels, no centre-bias undoing).
 GBVS_DEFAULTS: dict[str, Any] = {
@@ -69,20 +70,6 @@ CENTER_BIAS_DEFAULTS: dict[str, Any] = {
 
 
 # ------------------------------------------------------------------------------------ shared
-
-
-def read_image(path: Path) -> np.ndarray:
-    """The RGB image at `path` as uint8 (H, W, 3); InputError naming the file if unreadable."""
-    from PIL import Image
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: image not found (run `dvc pull` to fetch the study data)")
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
-    except Exception as err:  # PIL raises many types for damaged files
-        raise InputError(f"{path}: not a readable image ({err})") from err
 
 
 def _check_image(

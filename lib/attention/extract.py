@@ -13,16 +13,14 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 import xarray as xr
-from PIL import Image
 from tqdm import tqdm
 
 from lib.attention.gbp import gbp, gbp_x_input, sgbp
 from lib.attention.models import LoadedModel, preprocess
 from lib.attention.tokens import TokenGrid
 from lib.errors import InputError
-from lib.paths import image_file
 
-__all__ = ["METHODS", "ExtractOptions", "extract", "read_images", "resolve_device", "top1"]
+__all__ = ["METHODS", "ExtractOptions", "extract", "resolve_device", "top1"]
 
 METHODS = ("GBP", "GBPxIM", "SGBP", "GradCAM", "ScoreCAM", "CAMERAS")
 ACTIVE = "active"  # the map a network with built-in attention computes itself (lib.attention.active)
@@ -53,20 +51,6 @@ def resolve_device(name: str) -> str:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise InputError(f"params.yaml: extract_attention.device is {name!r} but CUDA is absent")
     return name
-
-
-def read_images(image_ids: Sequence[str]) -> np.ndarray:
-    """The study images as uint8 (N, H, W, 3) RGB; InputError naming a missing or odd file."""
-    arrays = []
-    for image_id in image_ids:
-        path = image_file(image_id)
-        if not path.is_file():
-            raise InputError(f"{path}: image {image_id} not found (run `dvc pull`)")
-        arrays.append(np.asarray(Image.open(path).convert("RGB")))
-    shapes = {a.shape for a in arrays}
-    if len(shapes) > 1:
-        raise InputError(f"images differ in size: {sorted(shapes)}")
-    return np.stack(arrays)
 
 
 def _image_seed(seed: int, image_id: str) -> int:

@@ -8,26 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
-from PIL import Image
 
 from lib.errors import InputError
-from lib.paths import image_file
-
-
-def load_images(image_ids: Sequence[str]) -> np.ndarray:
-    """The study images as uint8 RGB (n, H, W, 3); all must share one size."""
-    images = []
-    for image_id in image_ids:
-        path = image_file(image_id)
-        if not path.is_file():
-            raise InputError(f"{path}: image {image_id} not found (run `dvc pull`)")
-        with Image.open(path) as im:
-            images.append(np.asarray(im.convert("RGB")))
-    shapes = {im.shape for im in images}
-    if len(shapes) != 1:
-        raise InputError(f"{image_file(image_ids[0]).parent}: images differ in size "
-                         f"{sorted(shapes)}")
-    return np.stack(images)
 
 
 def load_fit(path: Path) -> dict:

@@ -9,6 +9,7 @@ from scipy import ndimage
 
 from lib.attention import baselines as bl
 from lib.errors import InputError
+from lib.images import read_image
 from lib.maps import pearson_per_image, resize_maps
 from lib.paths import HUMAN_MAPS, HUMAN_PC, attention_store, image_file
 
@@ -251,7 +252,7 @@ def test_study_maps_predict_human_fixations():
 
     ds = read_dataset(store)
     image_ids = [str(i) for i in ds["image"].values]
-    first = bl.read_image(image_file(image_ids[0]))
+    first = read_image(image_file(image_ids[0]))
     settings = ds.attrs["settings"]
     for method in ("gbvs", "bms"):
         fresh = bl.METHODS[method](first, out_size=settings["size"], **settings[method])

@@ -8,10 +8,11 @@ import torch
 import xarray as xr
 from torch import nn
 
-from lib.attention.extract import ExtractOptions, extract, read_images, resolve_device
+from lib.attention.extract import ExtractOptions, extract, resolve_device
 from lib.attention.models import LoadedModel
 from lib.attention.randomisation import randomisation_similarity, similarity_per_image
 from lib.errors import InputError
+from lib.images import read_images
 from lib.store import read_dataset, write_dataset
 
 

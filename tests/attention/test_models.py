@@ -217,7 +217,7 @@ def test_effnetlite0_trained_weights_recognise_study_images():
     ids = ["img18", "img76", "img10"]
     if not all(image_file(i).is_file() for i in ids):
         pytest.skip("study images absent: run `dvc pull`")
-    from lib.attention.extract import read_images
+    from lib.images import read_images
 
     with torch.no_grad():
         probs = loaded.model(M.preprocess(read_images(ids), loaded)).softmax(1)

@@ -61,7 +61,7 @@ def _patch_common(stage, inputs, monkeypatch, params):
     monkeypatch.setattr(stage, "attention_store", lambda m: tmp / f"{m}.zarr")
     monkeypatch.setattr(stage, "FIT_SMOOTHING", tmp / "fit.json")
     monkeypatch.setattr(stage, "METRICS", tmp / "metrics")
-    monkeypatch.setattr(stage, "load_images", lambda ids: inputs["images"])
+    monkeypatch.setattr(stage, "read_images", lambda ids: inputs["images"])
 
 
 def test_recognition_human_stage_writes_the_experiment_and_analyses_responses(inputs,

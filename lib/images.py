@@ -1,0 +1,36 @@
+"""The study images: read by id, checked, stacked (one home for every stage that needs pixels)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from lib.errors import InputError
+from lib.paths import image_file
+
+
+def read_image(path: Path) -> np.ndarray:
+    """The RGB image at `path` as uint8 (H, W, 3); InputError naming the file if unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: image not found (run `dvc pull` to fetch the study data)")
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+    except Exception as err:  # PIL raises many types for damaged files
+        raise InputError(f"{path}: not a readable image ({err})") from err
+
+
+def read_images(image_ids: Sequence[str]) -> np.ndarray:
+    """The study images `image_ids` as uint8 (N, H, W, 3) RGB; all must share one size."""
+    missing = [i for i in image_ids if not image_file(i).is_file()]
+    if missing:
+        raise InputError(f"{image_file(missing[0]).parent}: no image for ids {missing} (run `dvc pull`)")
+    arrays = [read_image(image_file(i)) for i in image_ids]
+    shapes = {a.shape for a in arrays}
+    if len(shapes) > 1:
+        raise InputError(f"{image_file(image_ids[0]).parent}: images differ in size {sorted(shapes)}")
+    return np.stack(arrays)
