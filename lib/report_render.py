@@ -43,6 +43,10 @@ def render_fallback(page: Path, out_dir: Path, timeout: int = 1200) -> Path:
     notebook = jupytext.reads(page.read_text(), fmt="Rmd")
     title = _front_matter(page).get("title", page.stem)
     notebook.cells = _quarto_cells(notebook.cells, title)
+    # nbformat gives new cells random ids, which end up in the HTML: number them instead, so the
+    # same outputs render to the same bytes.
+    for number, cell in enumerate(notebook.cells):
+        cell["id"] = f"cell-{number}"
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook.metadata.pop("jupyter", None)
     client = NotebookClient(

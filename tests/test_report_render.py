@@ -56,3 +56,10 @@ def test_fallback_drops_the_caption_of_a_cell_that_drew_nothing(tmp_path):
     html = render_fallback(page, tmp_path / "_site").read_text()
     assert "Absent." not in html and "not available" in html
     assert "Figure 1: Drawn." in html
+
+
+def test_fallback_renders_the_same_bytes_twice(tmp_path):
+    page = tmp_path / "page.qmd"
+    page.write_text(PAGE)
+    first = render_fallback(page, tmp_path / "a").read_bytes()
+    assert render_fallback(page, tmp_path / "b").read_bytes() == first
