@@ -34,11 +34,9 @@ from statsmodels.stats.multitest import multipletests
 from lib.errors import InputError
 from lib.map_types import (
     ANN_FAMILIES,
-    BASELINE_FAMILY,
     FACTORS,
     annotate,
     check_columns,
-    parse_map_type,
 )
 
 PER_IMAGE_COLUMNS = ("map_type", "human_map", "image", "r")
@@ -129,36 +127,44 @@ def _test_table(rows: list[dict], alpha: float) -> pd.DataFrame:
     return table[TEST_COLUMNS]
 
 
-def best_vs_others(per_image: pd.DataFrame, alpha: float = 0.05, include_baselines: bool = True) -> pd.DataFrame:
-    """Per human map: the best ANN map type (highest mean r over images; ties by name) against
-    every other map type, paired over images, Bonferroni over the comparisons of that human map.
+def best_vs_others(per_image: pd.DataFrame, alpha: float = 0.05, compare_controls: bool = True) -> pd.DataFrame:
+    """Per human map: the best trained map type (highest mean r over images; ties by name)
+    against every other trained map type, paired over images, Bonferroni within that family
+    (`test` = "best vs model"); then, as a separate Bonferroni family ("best vs control"), against
+    each control (random-weight and reference map types) unless `compare_controls` is False.
 
-    `a` is the best map type in every row; baselines are compared too unless `include_baselines`
-    is False (they never count as the best: the question is which ANN map type is best).
+    Only trained map types compete (lib.map_types.role): a control is never the best. A human map
+    with no trained map type gives no rows.
     """
     table = check_per_image(per_image)
     frames = []
     for human_map, group in table.groupby("human_map", sort=False):
         wide = _wide(group, "map_type", "r", f"per-image scores ({human_map})")
-        family = group.drop_duplicates("map_type").set_index("map_type")["family"]
-        ann = [m for m in wide.columns if family[m] != BASELINE_FAMILY]
-        if not ann:
+        roles = group.drop_duplicates("map_type").set_index("map_type")["role"]
+        models = [m for m in wide.columns if roles[m] == "model"]
+        if not models:
             continue
-        means = wide[ann].mean()
-        best = sorted(ann, key=lambda m: (-means[m], m))[0]
-        others = [m for m in wide.columns if m != best and (include_baselines or family[m] != BASELINE_FAMILY)]
-        others.sort(key=lambda m: (-wide[m].mean(), m))
-        rows = [{"test": "best vs other", "human_map": human_map, "a": best, "b": other}
-                | paired_ttest(wide[best].to_numpy(), wide[other].to_numpy()) for other in others]
-        frames.append(_test_table(rows, alpha))
+        means = wide.mean()
+        best = sorted(models, key=lambda m: (-means[m], m))[0]
+        controls = [m for m in wide.columns if roles[m] != "model"] if compare_controls else []
+        for test, others in (("best vs model", [m for m in models if m != best]), ("best vs control", controls)):
+            others = sorted(others, key=lambda m: (-means[m], m))
+            rows = [{"test": test, "human_map": human_map, "a": best, "b": other}
+                    | paired_ttest(wide[best].to_numpy(), wide[other].to_numpy()) for other in others]
+            frames.append(_test_table(rows, alpha))
     return _concat(frames, TEST_COLUMNS)
 
 
-def family_means(per_image: pd.DataFrame) -> pd.DataFrame:
-    """Per human map and image, the mean r over the map types of each ANN method family present
-    (columns human_map, image, family, r, n_map_types)."""
+def trained_only(per_image: pd.DataFrame) -> pd.DataFrame:
+    """The rows of trained map types (role `model`): what family tests and variance shares use."""
     table = check_per_image(per_image)
-    table = table[table["family"] != BASELINE_FAMILY]
+    return table[table["role"] == "model"].reset_index(drop=True)
+
+
+def family_means(per_image: pd.DataFrame) -> pd.DataFrame:
+    """Per human map and image, the mean r over the trained map types of each ANN method family
+    present (columns human_map, image, family, r, n_map_types). Controls are not averaged in."""
+    table = trained_only(per_image)
     out = (table.groupby(["human_map", "image", "family"], sort=False)["r"]
            .agg(r="mean", n_map_types="count").reset_index())
     # Human maps in the order they come in, families in ANN_FAMILIES order, images sorted.
@@ -170,8 +176,9 @@ def family_means(per_image: pd.DataFrame) -> pd.DataFrame:
 
 
 def family_tests(per_image: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
-    """Per human map, paired t-tests between the per-image means of every two ANN method families
-    present (GBP, CAM, active, in that order), Bonferroni over the pairs of that human map."""
+    """Per human map, paired t-tests between the per-image means (over trained map types) of every
+    two ANN method families present (GBP, CAM, active, in that order), Bonferroni over the pairs of
+    that human map."""
     means = family_means(per_image)
     frames = []
     for human_map, group in means.groupby("human_map", sort=False):
@@ -209,18 +216,19 @@ def map_type_scores(per_image: pd.DataFrame, human_maps: Sequence[str]) -> pd.Da
 
 
 def variance_shares(scores: pd.DataFrame, factors: Sequence[str] = FACTORS) -> pd.DataFrame:
-    """Share of the variance in `score` across ANN map types explained by each factor.
+    """Share of the variance in `score` across trained map types explained by each factor.
 
     `eta_sq`: from a one-way OLS ANOVA of score on that factor alone (SS_factor / SS_total), with
     its F test. `joint_share`: what the factor explains beyond the others, the drop in residual
     sum of squares when it leaves the OLS model with all estimable factors, over SS_total (its
     type-II share; see `_joint_shares` for confounded designs). A factor with a single level is
     reported `not estimable`, a one-way model with no residual degrees of freedom (every map type
-    its own level) `saturated` (eta_sq 1, no F test). Baselines are excluded.
+    its own level) `saturated` (eta_sq 1, no F test). Controls (random-weight and reference map
+    types) are excluded, so `training` is estimable only when trained networks differ in it.
     """
     check_columns(scores, ("map_type", "score"), "variance shares")
     data = annotate(scores)
-    data = data[data["family"] != BASELINE_FAMILY].reset_index(drop=True)
+    data = data[data["role"] == "model"].reset_index(drop=True)
     y = data["score"].to_numpy(dtype=float)
     ss_total = float(((y - y.mean()) ** 2).sum()) if len(y) else 0.0
     rows = []
@@ -404,18 +412,24 @@ def _round(value, digits: int = 6):
 
 
 def summarise_best(tests: pd.DataFrame) -> dict[str, dict]:
-    """{human_map: {best, r, n_compared, n_significant, n_significant_ann}} from `best_vs_others`."""
+    """{human_map: {best, r, n_models_compared, n_models_beaten, n_controls_compared,
+    n_controls_beaten, controls_not_beaten, controls_scoring_higher}} from `best_vs_others`;
+    `controls_scoring_higher` names the controls whose mean r exceeds the best trained type's."""
     out = {}
     for human_map, group in tests.groupby("human_map", sort=False):
-        ann = group[group["b"].map(lambda m: parse_map_type(m)["family"] != BASELINE_FAMILY)]
-        out[str(human_map)] = {
+        models = group[group["test"] == "best vs model"]
+        controls = group[group["test"] == "best vs control"]
+        entry = {
             "best": str(group["a"].iloc[0]),
             "r": _round(group["mean_a"].iloc[0]),
-            "n_compared": len(group),
-            "n_significant": int(group["significant"].sum()),
-            "n_compared_ann": len(ann),
-            "n_significant_ann": int(ann["significant"].sum()),
+            "n_models_compared": len(models),
+            "n_models_beaten": int(models["significant"].sum()),
+            "n_controls_compared": len(controls),
+            "n_controls_beaten": int(controls["significant"].sum()),
+            "controls_not_beaten": [str(b) for b in controls.loc[~controls["significant"].astype(bool), "b"]],
+            "controls_scoring_higher": [str(b) for b in controls.loc[controls["mean_b"] > controls["mean_a"], "b"]],
         }
+        out[str(human_map)] = entry
     return out
 
 

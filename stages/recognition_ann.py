@@ -6,7 +6,6 @@ import json
 import pandas as pd
 
 from lib.attention.models import load_model, preprocess
-from lib.errors import InputError
 from lib.human_pc import load_human_targets
 from lib.images import read_images
 from lib.params import get, load_params
@@ -16,6 +15,7 @@ from lib.paths import (
     HUMAN_PC,
     METRICS,
     RECOGNITION_ANN_TABLE,
+    ROOT,
     attention_store,
 )
 from lib.recognition.ann import TABLE_COLUMNS, mask_sources, recognise, summarise, trained_models
@@ -33,7 +33,10 @@ def main() -> None:
     models = get(params, "extract_attention.models", list)
     trained = trained_models(models)
     if not trained:
-        raise InputError("params.yaml: extract_attention.models has no model with trained weights")
+        # Nothing to ask: random networks recognise nothing. Written as a status, not an error,
+        # so a run with only controls still completes.
+        return _write_status("extract_attention.models lists no trained network; recognition_ann "
+                             "needs one (random-weight networks recognise nothing)")
     stores = {m: read_dataset(attention_store(m)) for m in models}
     human = load_human_targets(HUMAN_MAPS, HUMAN_PC, pc_id)
     masks = mask_sources(human, stores, load_fit(FIT_SMOOTHING), ids,
@@ -41,15 +44,26 @@ def main() -> None:
     images = to_uint8(area_resize(read_images(ids), size, channels_last=True))
     tables = []
     for model_id in trained:
-        loaded = load_model(model_id, device=get(params, "recognition_ann.device", str))
+        # The input normalisation and weights extraction used: one setting for every stage.
+        loaded = load_model(model_id, weights_dir=ROOT / get(params, "extract_attention.weights_dir", str),
+                            device=get(params, "recognition_ann.device", str),
+                            normalisation=get(params, "extract_attention.normalisation", str))
         table = recognise(loaded.model, lambda x, lm=loaded: preprocess(x, lm), images, masks,
                           ids, get(params, "recognition_ann.batch_size", int))
         tables.append(table.assign(model=model_id))
     table = pd.concat(tables, ignore_index=True)[TABLE_COLUMNS]
+    _write(table, summarise(table))
+
+
+def _write_status(status: str) -> None:
+    _write(pd.DataFrame(columns=TABLE_COLUMNS), {"status": status})
+    print(status)
+
+
+def _write(table: pd.DataFrame, metrics: dict) -> None:
     RECOGNITION_ANN_TABLE.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(RECOGNITION_ANN_TABLE, index=False, float_format="%.6f")
     METRICS.mkdir(exist_ok=True)
-    metrics = summarise(table)
     (METRICS / "recognition_ann.json").write_text(json.dumps(metrics, indent=2) + "\n")
     print(json.dumps(metrics))
 

@@ -4,6 +4,7 @@ and, when `recognition_human.responses` names a file, the analysis of its respon
 import json
 
 from lib.images import read_images
+from lib.map_types import models_of_role, require_models
 from lib.params import get, load_params
 from lib.paths import FIT_SMOOTHING, LABELS, METRICS, RECOGNITION_HUMAN, ROOT, attention_store
 from lib.recognition.analysis import analyse
@@ -19,13 +20,22 @@ def main() -> None:
     params = load_params()
     ids = get(params, "data.images", list)
     p = "recognition_human."
+    models = get(params, "extract_attention.models", list)
+    if not models_of_role(models, "model"):
+        # The experiment shows masks from trained networks; with controls only there is none.
+        status = ("extract_attention.models lists no trained network, so the human experiment has no "
+                  "trained map types to build masks from")
+        RECOGNITION_HUMAN.mkdir(parents=True, exist_ok=True)
+        METRICS.mkdir(exist_ok=True)
+        (METRICS / "recognition_human.json").write_text(json.dumps({"status": status}, indent=2) + "\n")
+        print(status)
+        return
     spec = DesignSpec(
-        map_types=tuple(get(params, p + "map_types", list)), n_sets=get(params, p + "n_sets", int),
+        map_types=tuple(require_models(get(params, p + "map_types", list), p + "map_types")), n_sets=get(params, p + "n_sets", int),
         set_size=get(params, p + "set_size", int), r_max=get(params, p + "r_max", float),
         rotations=tuple(get(params, p + "rotations", list)), seed=get(params, "data.seed", int),
         max_restarts=get(params, p + "max_restarts", int))
-    stores = {m: read_dataset(attention_store(m))
-              for m in get(params, "extract_attention.models", list)}
+    stores = {m: read_dataset(attention_store(m)) for m in models}
     fit = load_fit(FIT_SMOOTHING)
     pc_id = get(params, "data.human_pc", str)
     exp = build_experiment(

@@ -9,9 +9,13 @@ import json
 import pandas as pd
 
 from lib import outputs, stats
+from lib.map_types import annotate
 from lib.params import get, load_params
 from lib.paths import COMPARE_PER_IMAGE, RECOGNITION_ANN_TABLE, RECOGNITION_DPRIME, STATS, STATS_METRICS
 from stages._run import run
+
+NO_MODEL = ("no trained network: extract_attention.models lists only random-weight controls, so no "
+            "map type is ranked (controls are reported beside models, never as the answer)")
 
 
 def main() -> None:
@@ -27,12 +31,16 @@ def main() -> None:
     summary: dict = {"alpha": alpha}
 
     per_image = outputs.per_image()
-    if per_image is None:
+    if per_image is not None and not (annotate(per_image)["role"] == "model").any():
+        # Controls bound the models' scores; with no trained network there is nothing to rank.
+        for key in ("best_vs_others", "family_tests", "variance_shares"):
+            summary[key] = {"status": NO_MODEL}
+    elif per_image is None:
         for key in ("best_vs_others", "family_tests", "variance_shares"):
             summary[key] = {"status": outputs.not_available(COMPARE_PER_IMAGE)}
     else:
-        include = get(params, "stats.include_baselines", bool)
-        tables["best_vs_others"] = stats.best_vs_others(per_image, alpha, include_baselines=include)
+        compare_controls = get(params, "stats.compare_controls", bool)
+        tables["best_vs_others"] = stats.best_vs_others(per_image, alpha, compare_controls=compare_controls)
         tables["family_means"] = stats.family_means(per_image)
         tables["family_tests"] = stats.family_tests(per_image, alpha)
         tables["map_type_scores"] = stats.map_type_scores(per_image, get(params, "data.measures", list))
@@ -42,8 +50,9 @@ def main() -> None:
         summary["variance_shares"] = stats.summarise_variance(tables["variance_shares"])
 
     recognition = outputs.recognition_ann()
-    if recognition is None:
-        summary["recognition_anova"] = {"status": outputs.not_available(RECOGNITION_ANN_TABLE)}
+    if recognition is None or recognition.empty:
+        summary["recognition_anova"] = {"status": NO_MODEL if recognition is not None
+                                        else outputs.not_available(RECOGNITION_ANN_TABLE)}
     else:
         source = get(params, "stats.recognition_mask_source", str)
         models = sorted(recognition["model"].unique())

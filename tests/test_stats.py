@@ -5,6 +5,7 @@ import scipy.stats
 
 from lib import stats
 from lib.errors import InputError
+from lib.map_types import parse_map_type
 
 IMAGES = [f"img{i}" for i in range(25)]
 METHODS = ["GBP", "GBPxIM", "SGBP", "GradCAM", "ScoreCAM", "CAMERAS"]
@@ -24,16 +25,16 @@ def _per_image(rng, effects: dict[str, float], human_maps=("patch", "pc"), noise
 
 
 def test_map_type_names_give_arch_method_training_family():
-    assert stats.parse_map_type("effnetlite0-SGBP-I") == {
+    assert parse_map_type("effnetlite0-SGBP-I") == {
         "arch": "effnetlite0", "method": "SGBP", "training": "I", "family": "GBP"}
-    assert stats.parse_map_type("vit-s16-GradCAM-R")["arch"] == "vit-s16"
-    assert stats.parse_map_type("alexnet-CAMERAS-P")["family"] == "CAM"
-    assert stats.parse_map_type("ABN-resnet110-active-C") == {
+    assert parse_map_type("vit-s16-GradCAM-R")["arch"] == "vit-s16"
+    assert parse_map_type("alexnet-CAMERAS-P")["family"] == "CAM"
+    assert parse_map_type("ABN-resnet110-active-C") == {
         "arch": "ABN-resnet110", "method": "active", "training": "C", "family": "active"}
-    assert stats.parse_map_type("center-bias")["family"] == "baseline"
+    assert parse_map_type("center-bias")["family"] == "baseline"
     for bad in ("alexnet-Saliency-I", "alexnet-GBP-X", "GBP"):
         with pytest.raises(InputError, match=bad):
-            stats.parse_map_type(bad)
+            parse_map_type(bad)
 
 
 def test_bonferroni_is_min_one_p_times_m():
@@ -59,22 +60,55 @@ def test_paired_ttest_matches_scipy_and_signs_cohens_d(rng):
 def test_planted_best_map_type_wins_and_a_null_comparison_does_not(rng):
     effects = {f"alexnet-{m}-I": 0.0 for m in METHODS}
     effects["alexnet-SGBP-I"] = 0.15  # built to beat the others
-    effects["gbvs"] = 0.3  # a baseline scoring higher must not count as the best ANN map type
+    effects["gbvs"] = 0.3  # a control scoring higher must not count as the best
+    effects["alexnet-GBP-R"] = 0.4
     table = stats.best_vs_others(_per_image(rng, effects))
     for _, group in table.groupby("human_map"):
         assert set(group["a"]) == {"alexnet-SGBP-I"}
-        assert len(group) == len(effects) - 1 and (group["m"] == len(group)).all()
-        assert np.allclose(group["p_bonferroni"], np.minimum(1, group["p"] * len(group)))
-        ann = group[group["b"] != "gbvs"]
-        assert ann["significant"].all() and (ann["statistic"] > 0).all() and (ann["cohen_d"] > 0).all()
-        assert group.set_index("b").loc["gbvs", "statistic"] < 0
+        models = group[group["test"] == "best vs model"]
+        controls = group[group["test"] == "best vs control"]
+        # Two Bonferroni families: the other trained types, then the controls.
+        assert len(models) == len(METHODS) - 1 and (models["m"] == len(models)).all()
+        assert set(controls["b"]) == {"gbvs", "alexnet-GBP-R"} and (controls["m"] == 2).all()
+        assert np.allclose(models["p_bonferroni"], np.minimum(1, models["p"] * len(models)))
+        assert models["significant"].all() and (models["statistic"] > 0).all() and (models["cohen_d"] > 0).all()
+        assert (controls["statistic"] < 0).all()
+    summary = stats.summarise_best(table)["pc"]
+    assert summary["best"] == "alexnet-SGBP-I" and summary["n_models_beaten"] == len(METHODS) - 1
+    assert sorted(summary["controls_scoring_higher"]) == ["alexnet-GBP-R", "gbvs"]
+    assert summary["n_controls_compared"] == 2
 
     # Two map types with the same effect: the best one against its twin is a null comparison.
-    twins = {"alexnet-SGBP-I": 0.1, "alexnet-GBP-I": 0.1, "alexnet-GradCAM-I": 0.0}
-    table = stats.best_vs_others(_per_image(rng, twins), include_baselines=False)
+    twins = {"alexnet-SGBP-I": 0.1, "alexnet-GBP-I": 0.1, "alexnet-GradCAM-I": 0.0, "bms": 0.0}
+    table = stats.best_vs_others(_per_image(rng, twins), compare_controls=False)
+    assert "bms" not in set(table["b"])
     pair = table[table["b"].isin(["alexnet-SGBP-I", "alexnet-GBP-I"])]
     assert len(pair) == 2 and not pair["significant"].any()
     assert table[table["b"] == "alexnet-GradCAM-I"]["significant"].all()
+
+
+def test_controls_never_enter_the_ranking_family_tests_or_variance_shares(rng):
+    # Synthetic table where every control beats every trained type by far.
+    effects = {f"effnetlite{n}-{m}-I": 0.01 * n for n in range(3) for m in METHODS}
+    effects |= {f"alexnet-{m}-R": 0.3 for m in METHODS} | {"gbvs": 0.35, "bms": 0.35, "center-bias": 0.35}
+    data = _per_image(rng, effects)
+    best = stats.best_vs_others(data)
+    assert all(parse_map_type(m)["training"] == "I" for m in best["a"])
+    means = stats.family_means(data)
+    assert (means["n_map_types"] == 9).all()  # 3 networks x 3 methods per family, no -R
+    plain = stats.family_means(data[data["map_type"].str.endswith("-I")])
+    assert np.allclose(means["r"], plain["r"])
+    scores = stats.map_type_scores(data, ["patch"])
+    shares = stats.variance_shares(scores).set_index("factor")
+    assert (shares["n"] == 18).all()
+    assert shares.loc["training", "status"].startswith("not estimable")
+    assert shares.loc["arch", "status"].startswith("ok") and shares.loc["method", "status"].startswith("ok")
+
+
+def test_no_trained_network_gives_no_best(rng):
+    data = _per_image(rng, {"alexnet-GBP-R": 0.1, "gbvs": 0.2})
+    assert stats.best_vs_others(data).empty
+    assert stats.family_means(data).empty
 
 
 def test_paired_tests_need_every_image(rng):
@@ -107,10 +141,11 @@ def test_variance_shares_find_the_planted_factor(rng):
     rows = []
     for arch in ("alexnet", "effnetlite0", "vgg16bn"):
         for method in METHODS:
-            for training in ("I", "R"):
+            for training in ("I", "P"):
                 score = 0.3 + (0.2 if training == "I" else 0.0) + rng.normal(0, 0.01)
                 rows.append({"map_type": f"{arch}-{method}-{training}", "score": score})
-    rows.append({"map_type": "gbvs", "score": 5.0})  # excluded: baselines have no factors
+    rows.append({"map_type": "gbvs", "score": 5.0})  # excluded: controls do not compete
+    rows.append({"map_type": "alexnet-GBP-R", "score": 5.0})
     table = stats.variance_shares(pd.DataFrame(rows)).set_index("factor")
     assert table.loc["training", "eta_sq"] > 0.95 and table.loc["training", "p"] < 1e-10
     assert table.loc["method", "eta_sq"] < 0.1 and table.loc["arch", "eta_sq"] < 0.1

@@ -555,7 +555,9 @@ def load_model(
     # weight-gradient work (a quarter of a guided pass through EfficientNet-Lite0 on CPU).
     model.eval().requires_grad_(False)
     mean, std = dataset.mean, dataset.std
-    if normalisation == "weights" and letter != "R" and variant.weights_mean is not None:
+    # A random-weight control sees exactly what its trained counterpart sees (the architecture's
+    # first variant's statistics), so the two differ only in their weights.
+    if normalisation == "weights" and variant.weights_mean is not None:
         mean, std = variant.weights_mean, variant.weights_std  # type: ignore[assignment]
     token_prefix, excluded = variant.token_prefix, variant.excluded_methods
     layer = target_layer or variant.target_layer

@@ -16,25 +16,18 @@ import torch
 import xarray as xr
 
 from lib.errors import InputError
+from lib.map_types import models_of_role, of_role
 from lib.recognition.masks import ann_mask, area_resize, to_grid_maps, to_uint8
 from lib.recognition.sources import ann_map_types, fitted_sigma, raw_ann_maps
 
-WEIGHTS = ("I", "C", "P", "R")  # ImageNet, CIFAR-100, Places365, random init (contract)
 TABLE_COLUMNS = ["model", "mask_source", "mask_type", "image", "mask_image", "condition",
                  "rank", "inverse_rank"]
 
 
-def model_weights(model_id: str) -> str:
-    """The weights letter of a registry id `<arch>-<I|C|P|R>` (the models contract)."""
-    weights = model_id.rsplit("-", 1)[-1]
-    if "-" not in model_id or weights not in WEIGHTS:
-        raise InputError(f"params.yaml: model id {model_id!r} does not end in -I, -C, -P or -R")
-    return weights
-
-
 def trained_models(model_ids: Sequence[str]) -> list[str]:
-    """The ids among `model_ids` with trained weights (not R): random networks recognise nothing."""
-    return [m for m in model_ids if model_weights(m) != "R"]
+    """The ids among `model_ids` with trained weights (role `model`): random networks recognise
+    nothing."""
+    return models_of_role(model_ids, "model")
 
 
 def inverse_rank(logits: torch.Tensor | np.ndarray, reference: Sequence[int] | np.ndarray
@@ -165,7 +158,9 @@ def mask_sources(
         ("human", str(h)): human.sel(human_map=h, image=list(image_ids)).values
         for h in human["human_map"].values
     }
-    for source, map_type in select_ann_mask_types(fit, list(ann_map_types(stores)), target).items():
+    # Only trained map types compete for ann-best / ann-worst (controls are not contenders).
+    candidates = of_role(list(ann_map_types(stores)), "model")
+    for source, map_type in select_ann_mask_types(fit, candidates, target).items():
         raw = raw_ann_maps(stores, map_type, image_ids)
         grid_maps[(source, map_type)] = to_grid_maps(raw, grid, fitted_sigma(fit, map_type, target))
     return {key: ann_mask(area_resize(maps, size), where=f"{key[1]} masks", names=image_ids)

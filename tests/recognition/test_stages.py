@@ -24,7 +24,7 @@ TYPES = ["toy-SGBP-I", "toy-ScoreCAM-I", "toy-GradCAM-I"]
 def _params(**human):
     return {
         "data": {"images": IDS, "grid": 20, "human_pc": "pc", "seed": 0},
-        "extract_attention": {"models": ["toy-I", "toy-R"]},
+        "extract_attention": {"models": ["toy-I", "toy-R"], "weights_dir": "weights", "normalisation": "weights"},
         "recognition_ann": {"size": 32, "batch_size": 100, "device": "cpu"},
         "recognition_human": {"map_types": TYPES[:2], "size": 32, "n_sets": 5, "set_size": 10,
                               "r_max": 0.4, "rotations": [0, 90, 180, 270], "max_restarts": 20,
@@ -90,8 +90,9 @@ def test_recognition_human_stage_writes_the_experiment_and_analyses_responses(in
 
 
 def test_recognition_ann_stage_on_a_toy_model(inputs, monkeypatch):
-    def load_model(model_id, weights_dir=None, device="cpu"):
+    def load_model(model_id, weights_dir=None, device="cpu", normalisation="study"):
         assert model_id == "toy-I"  # the random-weights model is skipped
+        assert normalisation == "weights"  # extraction's setting reaches recognition_ann
         torch.manual_seed(0)
         net = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(2), torch.nn.Flatten(),
                                   torch.nn.Linear(12, 7)).eval()
