@@ -116,14 +116,15 @@ def test_recognition_ann_stage_on_a_toy_model(inputs, monkeypatch):
     assert list(table.columns) == ["model", "mask_source", "mask_type", "image", "mask_image",
                                    "condition", "rank", "inverse_rank"]
     assert set(table["model"]) == {"toy-I"}
-    # 7 human maps + best (toy-SGBP-I, r .5) and worst (toy-SGBP-R, r .1) ANN map types.
+    # 7 human maps + best (toy-SGBP-I, r .5) and worst trained (toy-GradCAM-I, r .3) map types;
+    # toy-SGBP-R (r .1) is a random-weight control, not a contender for either.
     assert table.groupby(["mask_source", "mask_type"]).size().to_dict() == {
         **{("human", h): 625 for h in ["patch", "dprime", "spatial", "free", "saliency",
                                        "object", "pc"]},
-        ("ann-best", "toy-SGBP-I"): 625, ("ann-worst", "toy-SGBP-R"): 625}
+        ("ann-best", "toy-SGBP-I"): 625, ("ann-worst", "toy-GradCAM-I"): 625}
     metrics = json.loads((tmp / "metrics" / "recognition_ann.json").read_text())
     assert set(metrics) == {"patch", "dprime", "spatial", "free", "saliency", "object", "pc",
-                            "toy-SGBP-I", "toy-SGBP-R"}
+                            "toy-SGBP-I", "toy-GradCAM-I"}
     means = table.groupby(["mask_type", "condition"])["inverse_rank"].mean()
     assert metrics["pc"]["correct"] == pytest.approx(means[("pc", "correct")], abs=1e-6)
     assert all(0.5 < v <= 1 for m in metrics.values() for v in m.values())
