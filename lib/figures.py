@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from lib.human_maps import MEASURE_LABELS
+from lib.map_types import annotate
 from lib.paths import image_file
 
 
@@ -99,27 +100,75 @@ def _label(human_map: str) -> str:
     return "Human PC" if human_map == "pc" else MEASURE_LABELS.get(human_map, human_map).split(" (")[0]
 
 
+def _ranked_bars(ax, rows, value: str = "r", xerr=None) -> np.ndarray:
+    """Horizontal bars of `rows` (map_type, family, role, `value`): trained map types ranked at
+    the top, coloured by family; below a rule, the controls in grey, hatched (random weights) or
+    plain (references), labelled as controls, so no reader takes them for contenders. Returns the
+    y position of each row of `rows` (for overlays)."""
+    rows = annotate(rows)
+    models = rows[rows["role"] == "model"].sort_values(value, ascending=False)
+    control = rows[rows["role"] != "model"].sort_values(["role", value], ascending=[True, False])
+    order = list(models.index) + list(control.index)
+    gap = 1 if len(models) and len(control) else 0
+    positions = {idx: -(k + (gap if k >= len(models) else 0)) for k, idx in enumerate(order)}
+    y = np.array([positions[i] for i in rows.index], dtype=float)
+    err = None if xerr is None else np.asarray(xerr, dtype=float)
+    for part, face in ((models, None), (control, "0.75")):
+        if part.empty:
+            continue
+        ys = [positions[i] for i in part.index]
+        colours = [_family_colour(f) for f in part["family"]] if face is None else face
+        hatch = None if face is None else ["//" if r == "random" else "" for r in part["role"]]
+        bars = ax.barh(ys, part[value], color=colours, edgecolor="0.35" if face else None, linewidth=0.4,
+                       xerr=None if err is None else err[[rows.index.get_loc(i) for i in part.index]],
+                       error_kw={"elinewidth": 0.8, "ecolor": "0.2"})
+        if hatch is not None:
+            for bar, h in zip(bars, hatch, strict=True):
+                bar.set_hatch(h)
+    if gap:
+        rule = -(len(models) + 0.5)
+        ax.axhline(rule, color="0.2", lw=0.8)
+        ax.text(1.0, rule - 0.1, "controls", transform=ax.get_yaxis_transform(), ha="right", va="top",
+                fontsize=6, color="0.3", style="italic")
+    ax.set_yticks([positions[i] for i in order], rows.loc[order, "map_type"], fontsize=6)
+    for tick, idx in zip(ax.get_yticklabels(), order, strict=True):
+        if rows.loc[idx, "role"] != "model":
+            tick.set_color("0.4")
+    ax.axvline(0, color="0.3", lw=0.6)
+    return y
+
+
+def _role_legend(fig, families, roles) -> None:
+    """Family colours of the trained map types plus the two control styles present."""
+    from matplotlib.patches import Patch
+
+    present = [f for f in FAMILY_COLOURS if f in set(families) and f != "baseline"]
+    handles = [Patch(color=_family_colour(f), label=FAMILY_LABELS[f]) for f in present]
+    if "random" in set(roles):
+        handles.append(Patch(facecolor="0.75", edgecolor="0.35", hatch="//", label="random-weight control"))
+    if "reference" in set(roles):
+        handles.append(Patch(facecolor="0.75", edgecolor="0.35", label="non-ANN reference"))
+    fig.legend(handles=handles, loc="upper center", ncol=len(handles), frameon=False,
+               bbox_to_anchor=(0.5, 1.0), fontsize=8)
+
+
 def peak_r_bars(fit, human_maps: list[str], errors=None, ncols: int = 4):
-    """One panel per human map: every map type's peak r (fit_smoothing table: map_type, human_map,
-    r, family), sorted, coloured by family, with error bars from `errors` (map_type, human_map,
-    sd) where given."""
+    """One panel per human map: the trained map types' peak r (fit_smoothing table: map_type,
+    human_map, r, family), ranked and coloured by family, then the controls apart (grey); error
+    bars from `errors` (map_type, human_map, sd) where given."""
+    fit = annotate(fit)
     n_types = fit["map_type"].nunique()
-    fig, axes = _panel_grid(len(human_maps), ncols, 3.6, 0.17 * n_types + 1.2)
+    fig, axes = _panel_grid(len(human_maps), ncols, 3.6, 0.17 * n_types + 1.4)
     sd = errors.set_index(["map_type", "human_map"])["sd"] if errors is not None else None
     for ax, human_map in zip(axes, human_maps, strict=True):
-        rows = fit[fit["human_map"] == human_map].sort_values("r")
-        xerr = None
-        if sd is not None:
-            xerr = [sd.get((m, human_map), np.nan) for m in rows["map_type"]]
-        ax.barh(range(len(rows)), rows["r"], xerr=xerr, color=[_family_colour(f) for f in rows["family"]],
-                error_kw={"elinewidth": 0.8, "ecolor": "0.2"})
-        ax.set_yticks(range(len(rows)), rows["map_type"], fontsize=6)
+        rows = fit[fit["human_map"] == human_map]
+        xerr = None if sd is None else [sd.get((m, human_map), np.nan) for m in rows["map_type"]]
+        _ranked_bars(ax, rows, "r", xerr)
         ax.set_title(_label(human_map), fontsize=9)
         ax.set_xlabel("peak mean r", fontsize=8)
-        ax.axvline(0, color="0.3", lw=0.6)
         ax.tick_params(axis="x", labelsize=7)
-    _family_legend(fig, fit["family"])
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    _role_legend(fig, fit["family"], fit["role"])
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
     return fig
 
 
@@ -192,14 +241,19 @@ def map_panels(image_ids: list[str], columns: list[tuple[str, np.ndarray]]):
 
 def crossval_scatter(cv, human_maps: list[str], ncols: int = 4):
     """Cross-validation: each map type's training peak r (x) against its test r at the sigma fitted
-    on the training images (y), one panel per human map, identity line dashed."""
+    on the training images (y), one panel per human map, identity line dashed; controls as
+    hollow grey circles."""
     fig, axes = _panel_grid(len(human_maps), ncols, 2.8, 2.7, sharex=True, sharey=True)
     lo = float(min(cv["train"].min(), cv["test"].min())) - 0.03
     hi = float(max(cv["train"].max(), cv["test"].max())) + 0.03
     for ax, human_map in zip(axes, human_maps, strict=True):
         rows = cv[cv["human_map"] == human_map]
         ax.plot([lo, hi], [lo, hi], ls="--", color="0.6", lw=0.8)
-        ax.scatter(rows["train"], rows["test"], s=16, c=[_family_colour(f) for f in rows["family"]])
+        roles = annotate(rows)["role"]
+        trained = rows[roles == "model"]
+        control = rows[roles != "model"]
+        ax.scatter(trained["train"], trained["test"], s=16, c=[_family_colour(f) for f in trained["family"]])
+        ax.scatter(control["train"], control["test"], s=16, facecolors="none", edgecolors="0.5", lw=0.8)
         ax.set_title(_label(human_map), fontsize=9)
         ax.set_xlabel("train r", fontsize=8)
         ax.set_ylabel("test r", fontsize=8)
@@ -212,23 +266,22 @@ def crossval_scatter(cv, human_maps: list[str], ncols: int = 4):
 
 
 def controls_figure(controls, human_map: str, centre_bias: float | None = None, ceiling: float | None = None):
-    """For one human map: each map type's r with its own images (bars, by family) and with shuffled
-    images (black ticks), the centre-bias baseline (dashed) and the noise ceiling (dotted)."""
-    rows = controls[controls["human_map"] == human_map].sort_values("r")
-    fig, ax = plt.subplots(figsize=(6.5, 0.2 * len(rows) + 1.4))
-    y = np.arange(len(rows))
-    ax.barh(y, rows["r"], color=[_family_colour(f) for f in rows["family"]])
+    """For one human map: each map type's r with its own images (bars; trained types ranked, the
+    controls apart in grey) and with shuffled images (black ticks), the centre-bias baseline
+    (dashed) and the noise ceiling (dotted)."""
+    rows = annotate(controls[controls["human_map"] == human_map])
+    fig, ax = plt.subplots(figsize=(6.5, 0.2 * len(rows) + 1.6))
+    y = _ranked_bars(ax, rows, "r")
     ax.plot(rows["r_shuffled"], y, "|", color="k", ms=9, mew=1.5, label="shuffled images")
     if centre_bias is not None:
         ax.axvline(centre_bias, ls="--", color="0.3", lw=1, label="centre bias")
     if ceiling is not None:
         ax.axvline(ceiling, ls=":", color="tab:red", lw=1.4, label="noise ceiling")
-    ax.axvline(0, color="0.3", lw=0.6)
-    ax.set_yticks(y, rows["map_type"], fontsize=7)
+    ax.tick_params(axis="y", labelsize=7)
     ax.set_xlabel(f"mean r with the {_label(human_map)}", fontsize=8)
     ax.legend(fontsize=7, loc="lower right", title="bars: r with own images", title_fontsize=7)
-    _family_legend(fig, rows["family"])
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    _role_legend(fig, rows["family"], rows["role"])
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
     return fig
 
 

@@ -31,7 +31,8 @@ def main() -> None:
         print(status)
         return
     spec = DesignSpec(
-        map_types=tuple(require_models(get(params, p + "map_types", list), p + "map_types")), n_sets=get(params, p + "n_sets", int),
+        map_types=tuple(require_models(get(params, p + "map_types", list), p + "map_types")),
+        n_sets=get(params, p + "n_sets", int),
         set_size=get(params, p + "set_size", int), r_max=get(params, p + "r_max", float),
         rotations=tuple(get(params, p + "rotations", list)), seed=get(params, "data.seed", int),
         max_restarts=get(params, p + "max_restarts", int))
