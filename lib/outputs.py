@@ -115,10 +115,23 @@ def curves(path: Path = paths.SMOOTHING_CURVES) -> pd.DataFrame | None:
     return _map_type_table(path, ("map_type", "human_map", "sigma", "r"))
 
 
-def bootstrap(path: Path = paths.BOOTSTRAP) -> pd.DataFrame | None:
-    table = _map_type_table(path, ("map_type", "human_map", "peak_r_sd", "peak_r_lo", "peak_r_hi"))
+ERROR_BARS = {
+    # The study's error bar: SD of the resampled mean r at the full-sample fitted sigma.
+    "fixed_sigma": ("fixed_r_sd", "SD of the resampled mean r at the full-sample fitted sigma"),
+    # Wider: the sigma is refitted in every resample, so the fit's own uncertainty is included.
+    "refitted_sigma": ("peak_r_sd", "SD of the resampled peak mean r with sigma refitted in every resample"),
+}
+
+
+def bootstrap(path: Path = paths.BOOTSTRAP, error_bar: str = "fixed_sigma") -> pd.DataFrame | None:
+    """Image-bootstrap spread per map type and human map: `sd` (the `error_bar` kind, see
+    ERROR_BARS) and `lo`, `hi` (percentile interval of the peak r, sigma refitted)."""
+    if error_bar not in ERROR_BARS:
+        raise InputError(f"params.yaml: bootstrap.error_bar must be one of {sorted(ERROR_BARS)}, got {error_bar!r}")
+    column = ERROR_BARS[error_bar][0]
+    table = _map_type_table(path, ("map_type", "human_map", column, "peak_r_lo", "peak_r_hi"))
     return None if table is None else table.rename(
-        columns={"peak_r_sd": "sd", "peak_r_lo": "lo", "peak_r_hi": "hi"})
+        columns={column: "sd", "peak_r_lo": "lo", "peak_r_hi": "hi"})
 
 
 def controls(path: Path = paths.CONTROLS) -> pd.DataFrame | None:

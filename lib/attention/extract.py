@@ -37,7 +37,7 @@ class ExtractOptions:
     smooth_rule: str = "clean"
     sgbp_samples: int = 30
     sgbp_noise_frac: float = 0.10
-    sgbp_noise_sd_squared: bool = False
+    sgbp_noise_rule: str = "paper"  # paper | study-code (lib.attention.extract.sgbp_noise_rule)
     score_cam_batch_size: int = 64
     cameras_resolutions: tuple[int, ...] = (224, 324, 424, 524, 624, 724, 824, 924)
     seed: int = 0
@@ -51,6 +51,23 @@ def resolve_device(name: str) -> str:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise InputError(f"params.yaml: extract_attention.device is {name!r} but CUDA is absent")
     return name
+
+
+SGBP_NOISE_RULES = ("paper", "study-code")
+# In the study's released code, AlexNet and VGG maps came from the upstream SmoothGrad, the other
+# networks' from a patched copy (lib.attention.gbp.noise_sd explains both noise rules).
+_UPSTREAM_SMOOTHGRAD = ("alexnet", "vgg")
+
+
+def sgbp_noise_rule(rule: str, arch: str) -> str:
+    """The noise rule of lib.attention.gbp.noise_sd for params `extract_attention.sgbp.noise_rule`
+    and an architecture: `paper` everywhere, or the study code's per-architecture choice."""
+    if rule not in SGBP_NOISE_RULES:
+        raise InputError(f"params.yaml: extract_attention.sgbp.noise_rule must be one of "
+                         f"{SGBP_NOISE_RULES}, got {rule!r}")
+    if rule == "paper":
+        return "paper"
+    return "inverse-squared" if arch.startswith(_UPSTREAM_SMOOTHGRAD) else "squared"
 
 
 def _image_seed(seed: int, image_id: str) -> int:
@@ -90,7 +107,7 @@ def _run(
             smooth_rule=o.smooth_rule,
             n_samples=o.sgbp_samples,
             noise_frac=o.sgbp_noise_frac,
-            noise_sd_squared=o.sgbp_noise_sd_squared,
+            noise_rule=sgbp_noise_rule(o.sgbp_noise_rule, lm.arch),
             batch_size=o.batch_size,
             seed=[_image_seed(o.seed, i) for i in ids],
         )  # fmt: skip

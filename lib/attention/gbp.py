@@ -244,15 +244,26 @@ def gbp_x_input(
     return _reduce(grad * images.detach())
 
 
-def noise_sd(images: torch.Tensor, frac: float = 0.10, squared: bool = False) -> torch.Tensor:
-    """SGBP's noise standard deviation per image (N,): frac x (max - min) of each normalised image.
+NOISE_RULES = ("paper", "squared", "inverse-squared")
 
-    `squared=True` returns that value squared: the study's code passed the square as the standard
-    deviation (about 0.23 instead of about 0.46 for ImageNet-normalised inputs).
+
+def noise_sd(images: torch.Tensor, frac: float = 0.10, rule: str = "paper") -> torch.Tensor:
+    """SGBP's noise standard deviation per image (N,) from the range (max - min) of each
+    normalised image.
+
+    `paper`: frac x range (the study's text, SmoothGrad's 10 %). The study's released code used
+    two SmoothGrad copies: a patched one passing (frac x range)^2 as the sd (`squared`, about
+    0.23 instead of 0.46 for ImageNet-normalised inputs), and for AlexNet and VGG the upstream
+    one, whose sd is (frac / range)^2 (`inverse-squared`, almost no noise).
     """
+    if rule not in NOISE_RULES:
+        raise ValueError(f"noise rule must be one of {NOISE_RULES}, got {rule!r}")
     flat = images.detach().flatten(1)
-    sd = frac * (flat.amax(dim=1) - flat.amin(dim=1))
-    return sd * sd if squared else sd
+    span = flat.amax(dim=1) - flat.amin(dim=1)
+    if rule == "inverse-squared":
+        return (frac / span) ** 2
+    sd = frac * span
+    return sd * sd if rule == "squared" else sd
 
 
 def _layout(x: torch.Tensor) -> torch.memory_format:
@@ -301,21 +312,21 @@ def sgbp(
     smooth_rule: str = "clean",
     n_samples: int = 30,
     noise_frac: float = 0.10,
-    noise_sd_squared: bool = False,
+    noise_rule: str = "paper",
     batch_size: int = 8,
     seed: int | Sequence[int] = 0,
 ) -> torch.Tensor:
     """SGBP maps (N, H, W): SmoothGrad over GBP, then channel-reduced.
 
     The mean guided gradient over `n_samples` noisy copies of each image, Gaussian noise with
-    standard deviation `noise_sd(images, noise_frac, noise_sd_squared)` per image; the noisy copies
+    standard deviation `noise_sd(images, noise_frac, noise_rule)` per image; the noisy copies
     of all images go through the model `batch_size` at a time. `seed`: one seed per image, or
     an int s giving image i the seed s + i.
     """
     _check(model, images, targets, smooth_rule)
     if n_samples < 1 or batch_size < 1:
         raise ValueError(f"n_samples and batch_size must be >= 1, got {n_samples}, {batch_size}")
-    sd = noise_sd(images, noise_frac, noise_sd_squared).cpu()
+    sd = noise_sd(images, noise_frac, noise_rule).cpu()
     seeds = [int(seed) + i for i in range(len(images))] if isinstance(seed, int) else list(seed)
     if len(seeds) != len(images):
         raise ValueError(f"need one seed per image ({len(images)}), got {len(seeds)}")

@@ -138,3 +138,34 @@ def test_randomisation_similarity_per_method():
     assert all(-1 <= v < 0.999 for v in diff.values() if not np.isnan(v))
     with pytest.raises(InputError, match="share no"):
         randomisation_similarity(trained, other.sel({"method": []}), grid=8)
+
+
+def test_study_code_noise_rule_follows_the_architecture():
+    from lib.attention.extract import sgbp_noise_rule
+
+    assert sgbp_noise_rule("paper", "alexnet") == "paper"
+    assert sgbp_noise_rule("study-code", "alexnet") == "inverse-squared"
+    assert sgbp_noise_rule("study-code", "vgg16bn") == "inverse-squared"
+    assert sgbp_noise_rule("study-code", "effnetlite0") == "squared"
+    with pytest.raises(InputError, match="noise_rule"):
+        sgbp_noise_rule("bogus", "alexnet")
+
+
+def test_provenance_counts_top1_changes_and_hashes_weights(tmp_path):
+    import hashlib
+
+    from lib.attention.extract import top1
+    from lib.attention.models import preprocess
+    from lib.attention.provenance import sha256, top1_changes
+
+    loaded, images = _tiny(), _images(12)
+    own, _ = top1(loaded.model, preprocess(images, loaded), 4)
+    assert top1_changes(loaded, images, own, loaded.mean, loaded.std) == 0
+    # Shifting the input by a large constant changes the prediction of some images but not all.
+    mean, std = (0.0, 0.0, 0.0), (0.05, 0.05, 0.05)
+    shifted = LoadedModel(**{**loaded.__dict__, "mean": mean, "std": std})
+    other, _ = top1(loaded.model, preprocess(images, shifted), 4)
+    assert top1_changes(loaded, images, own, mean, std) == int((other != own).sum())
+    path = tmp_path / "w.pt"
+    path.write_bytes(b"weights")
+    assert sha256(path) == hashlib.sha256(b"weights").hexdigest() and sha256(None) == ""

@@ -219,7 +219,9 @@ def test_noise_sd_is_a_tenth_of_each_images_range():
     x[0, 0, 0, 0], x[0, 1, 1, 1] = 3.0, -1.0  # range 4
     x[1, 2, 3, 3] = 0.5  # range 0.5
     torch.testing.assert_close(G.noise_sd(x), torch.tensor([0.4, 0.05]))
-    torch.testing.assert_close(G.noise_sd(x, squared=True), torch.tensor([0.16, 0.0025]))
+    torch.testing.assert_close(G.noise_sd(x, rule="squared"), torch.tensor([0.16, 0.0025]))
+    # The upstream SmoothGrad's (frac / range)^2: ranges 4 and 0.5 give (0.025)^2 and (0.2)^2.
+    torch.testing.assert_close(G.noise_sd(x, rule="inverse-squared"), torch.tensor([0.025**2, 0.2**2]))
 
 
 def test_noise_sd_on_imagenet_inputs_is_the_one_method_md_quotes():
@@ -230,7 +232,8 @@ def test_noise_sd_on_imagenet_inputs_is_the_one_method_md_quotes():
     img[..., 0, 0] = 1.0
     x = (img - mean) / std
     assert G.noise_sd(x).item() == pytest.approx(0.476, abs=0.002)  # "about 0.46"
-    assert G.noise_sd(x, squared=True).item() == pytest.approx(0.226, abs=0.002)  # "about 0.23"
+    assert G.noise_sd(x, rule="squared").item() == pytest.approx(0.226, abs=0.002)  # "about 0.23"
+    assert G.noise_sd(x, rule="inverse-squared").item() < 1e-3  # almost no noise
 
 
 def test_sgbp_noise_has_the_stated_sd_and_per_image_seeds():
