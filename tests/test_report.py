@@ -81,7 +81,8 @@ def _project_copy(root: Path) -> Path:
         (root / "data" / name).symlink_to(ROOT / "data" / name)
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     # What the run would list: one model has no store, as when its weights were absent.
-    params.setdefault("extract_attention", {})["models"] = ["effnetlite0-I", "alexnet-R", "vgg16bn-I"]
+    params.setdefault("extract_attention", {})["models"] = ["effnetlite0-I", "effnetlite1-I", "effnetlite0-R",
+                                                            "alexnet-R", "vgg16bn-I"]
     params.setdefault("smoothing", {})["max_sigma"] = 30
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     quarto = yaml.safe_load((root / "report/_quarto.yml").read_text())
@@ -116,7 +117,14 @@ def test_full_report_on_synthetic_outputs(browser, tmp_path):
     # Peak r, PC scatter, smoothing, maps, cross-validation, controls.
     assert seen["results"]["images"] == 6
     assert "Not available" not in seen["results"]["text"]
-    assert "effnetlite0-SGBP-I" in seen["results"]["text"]  # the planted best map type
+    text = seen["results"]["text"]
+    # The answer paragraph: the planted best trained type, never the higher-scoring random control,
+    # which is named as a control scoring as high.
+    answer = text.split("The answer and its controls")[1].split("Every map type against")[0]
+    assert "effnetlite1-SGBP-I predicted the Human PC best" in answer
+    assert "effnetlite0-SGBP-R" in answer or "alexnet-SGBP-R" in answer  # its random counterpart
+    assert "as high as or higher than the best trained map type" in answer and "alexnet-GBP-R" in answer
+    assert "GBVS" in answer and "BMS" in answer and "centre-bias" in answer
     assert seen["masking"]["images"] == 2  # inverse ranks, example stimuli
     assert "main effect of masking" in seen["masking"]["text"]
     assert "no d' analysis" in seen["masking"]["text"]  # no human responses in this run
@@ -126,3 +134,4 @@ def test_full_report_on_synthetic_outputs(browser, tmp_path):
     methods = seen["methods"]["text"]
     assert "0, 1, ..., 30" in methods and "31 values" in methods
     assert "vgg16bn-I" in methods.split("What this run could not include")[1]
+    assert "Deviations from the study" in methods and "F(1, 24)" in methods
