@@ -96,9 +96,17 @@ def of_role(names: Sequence[str], wanted: str) -> list[str]:
     return [n for n in names if role(n) == wanted]
 
 
-def models_of_role(model_ids: Sequence[str], wanted: str) -> list[str]:
-    """The model ids in `model_ids` whose role is `wanted`, in their order."""
-    return [m for m in model_ids if model_role(m) == wanted]
+def models_of_role(model_ids: Sequence[str], wanted: str, key: str = "extract_attention.models") -> list[str]:
+    """The model ids in `model_ids` (params `key`) whose role is `wanted`, in their order; an
+    InputError naming `key` for an id whose role cannot be determined."""
+    out = []
+    for model_id in model_ids:
+        try:
+            if model_role(model_id) == wanted:
+                out.append(model_id)
+        except InputError as err:
+            raise InputError(f"params.yaml: {key}: {err}") from None
+    return out
 
 
 def require_models(names: Sequence[str], key: str) -> list[str]:

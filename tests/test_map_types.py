@@ -29,6 +29,8 @@ def test_role_of_model_ids(model_id, expected):
 def test_unknown_role_is_a_clear_error(model_id):
     with pytest.raises(InputError, match="role"):
         mt.model_role(model_id)
+    with pytest.raises(InputError, match=r"extract_attention\.models.*role"):
+        mt.models_of_role(["effnetlite0-I", model_id], "model")
 
 
 def test_require_models_names_the_key_and_the_control():

@@ -247,3 +247,21 @@ def test_dprime_tests_masking_and_mask_types(rng):
     assert not types.loc[("alexnet-GradCAM-I correct", "alexnet-SGBP-I correct"), "significant"]
     assert types.loc[("alexnet-GradCAM-I correct", "alexnet-ScoreCAM-I correct"), "significant"]
     assert stats.dprime_tests(pd.DataFrame(columns=["participant", "mask_type", "masking", "dprime"])).empty
+
+
+def test_stats_stage_with_controls_only_completes_and_ranks_nothing(rng, tmp_path, monkeypatch):
+    import json
+
+    import stages.stats as stage
+
+    controls_only = _per_image(rng, {"alexnet-GBP-R": 0.1, "effnetlite0-SGBP-R": 0.0, "gbvs": 0.2})
+    monkeypatch.setattr(stage.outputs, "per_image", lambda: controls_only)
+    monkeypatch.setattr(stage.outputs, "recognition_ann", lambda: pd.DataFrame(columns=stats.RECOGNITION_COLUMNS))
+    monkeypatch.setattr(stage.outputs, "dprime", lambda unit: None)
+    monkeypatch.setattr(stage, "STATS", tmp_path / "stats")
+    monkeypatch.setattr(stage, "STATS_METRICS", tmp_path / "metrics" / "stats.json")
+    stage.main()
+    summary = json.loads((tmp_path / "metrics" / "stats.json").read_text())
+    for key in ("best_vs_others", "family_tests", "variance_shares", "recognition_anova"):
+        assert summary[key]["status"].startswith("no trained network")
+    assert pd.read_csv(tmp_path / "stats" / "best_vs_others.csv").empty
