@@ -44,7 +44,7 @@ def answer(fit: pd.DataFrame | None, human_map: str, boot: pd.DataFrame | None =
     """
     if fit is None or human_map not in set(fit["human_map"]):
         return {"status": "no scores"}
-    rows = annotate(fit[fit["human_map"] == human_map])
+    rows = annotate(fit[fit["human_map"] == human_map]).reset_index(drop=True)
     models = rows[rows["role"] == "model"]
     if models.empty:
         return {"status": "no trained network"}

@@ -9,6 +9,7 @@ import json
 import pandas as pd
 
 from lib import outputs, stats
+from lib.answer import answer
 from lib.map_types import annotate
 from lib.params import get, load_params
 from lib.paths import COMPARE_PER_IMAGE, RECOGNITION_ANN_TABLE, RECOGNITION_DPRIME, STATS, STATS_METRICS
@@ -29,6 +30,11 @@ def main() -> None:
         ("variance_shares", stats.VARIANCE_COLUMNS), ("recognition_anova", stats.ANOVA_COLUMNS),
         ("dprime_tests", stats.TEST_COLUMNS))}
     summary: dict = {"alpha": alpha}
+    # The answer and its controls, as the results page's first paragraph states it (lib.answer).
+    pc = get(params, "data.human_pc", str)
+    summary["answer"] = answer(outputs.fit_smoothing(), pc,
+                               outputs.bootstrap(error_bar=get(params, "bootstrap.error_bar", str)),
+                               outputs.controls()) | {"human_map": pc}
 
     per_image = outputs.per_image()
     if per_image is not None and not (annotate(per_image)["role"] == "model").any():

@@ -258,6 +258,10 @@ def test_stats_stage_with_controls_only_completes_and_ranks_nothing(rng, tmp_pat
     monkeypatch.setattr(stage.outputs, "per_image", lambda: controls_only)
     monkeypatch.setattr(stage.outputs, "recognition_ann", lambda: pd.DataFrame(columns=stats.RECOGNITION_COLUMNS))
     monkeypatch.setattr(stage.outputs, "dprime", lambda unit: None)
+    fit = controls_only.groupby(["map_type", "human_map"], as_index=False)["r"].mean().assign(sigma=2.0)
+    monkeypatch.setattr(stage.outputs, "fit_smoothing", lambda: fit)
+    monkeypatch.setattr(stage.outputs, "bootstrap", lambda error_bar: None)
+    monkeypatch.setattr(stage.outputs, "controls", lambda: None)
     monkeypatch.setattr(stage, "STATS", tmp_path / "stats")
     monkeypatch.setattr(stage, "STATS_METRICS", tmp_path / "metrics" / "stats.json")
     stage.main()
@@ -265,3 +269,4 @@ def test_stats_stage_with_controls_only_completes_and_ranks_nothing(rng, tmp_pat
     for key in ("best_vs_others", "family_tests", "variance_shares", "recognition_anova"):
         assert summary[key]["status"].startswith("no trained network")
     assert pd.read_csv(tmp_path / "stats" / "best_vs_others.csv").empty
+    assert summary["answer"] == {"status": "no trained network", "human_map": "pc"}
