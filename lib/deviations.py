@@ -93,7 +93,7 @@ def deviations(params: Mapping, store_settings: Mapping[str, Mapping] | None = N
     rows.append({
         "aspect": "masks (ANN recognition)",
         "study": "median-floored graded mask on the RGB image at 250 x 250",
-        "run": f"the same, at {_get(params, 'recognition_ann.size', 250)} x {_get(params, 'recognition_ann.size', 250)}",
+        "run": "the same, at {0} x {0}".format(_get(params, "recognition_ann.size", 250)),
         "why": "", "effect": "",
     })
     human_types = _get(params, "recognition_human.map_types", []) or []

@@ -10,6 +10,7 @@ from lib.compare import (
     store_paths,
     tables,
 )
+from lib.compare.profile import profile_control
 from lib.human_pc import load_human_targets
 from lib.params import get, load_params
 from lib.store import read_dataset, write_dataset
@@ -26,6 +27,8 @@ def main() -> None:
     maps, excluded = load_map_types(stores, images, grid=targets.sizes["y"])
     ds = fit_smoothing(maps, targets, sigmas)
     excluded |= ds.attrs.pop("excluded")
+    # Image-agnostic profile control: what each map type's mean map alone scores (a sanity check).
+    ds = ds.merge(profile_control(maps.sel(map_type=ds["map_type"].values), targets, sigmas))
     rel, ceiling = human_ceilings(
         targets, read_dataset(paths.HUMAN_PC), get(params, "smoothing.reliability", dict),
         get(params, "smoothing.spearman_brown", bool), pc_id,

@@ -45,8 +45,10 @@ def fit_metrics(ds: xr.Dataset) -> dict:
 
 
 def controls_metrics(ds: xr.Dataset, excluded: dict[str, str]) -> dict:
-    """The noise ceiling per human map and the excluded map types with their reasons."""
-    return {
+    """The noise ceiling per human map, the excluded map types with their reasons and, where the
+    Dataset has it, the image-agnostic profile control {map_type: {human_map: {r, profile_r,
+    removed_r}}} (lib.compare.profile)."""
+    out = {
         "noise_ceiling": {
             str(h): {
                 "reliability": _round(ds["reliability"].sel(human_map=h)),
@@ -56,6 +58,14 @@ def controls_metrics(ds: xr.Dataset, excluded: dict[str, str]) -> dict:
         },
         "excluded": dict(sorted(excluded.items())),
     }
+    if "profile_r" in ds:
+        out["profile"] = {
+            str(t): {str(h): {"r": _round(ds["peak_r"].sel(map_type=t, human_map=h)),
+                              "profile_r": _round(ds["profile_r"].sel(map_type=t, human_map=h)),
+                              "removed_r": _round(ds["removed_r"].sel(map_type=t, human_map=h))}
+                     for h in ds["human_map"].values}
+            for t in ds["map_type"].values}
+    return out
 
 
 def _frame(ds: xr.Dataset, names: list[str], dims: tuple[str, ...]) -> pd.DataFrame:
@@ -67,11 +77,9 @@ def _frame(ds: xr.Dataset, names: list[str], dims: tuple[str, ...]) -> pd.DataFr
 
 def summary_table(ds: xr.Dataset) -> pd.DataFrame:
     """One row per (map_type, human_map): store, sigma, r, shuffled_r, gap, ceiling, share."""
-    frame = _frame(
-        ds,
-        ["peak_sigma", "peak_r", "shuffled_r", "gap", "share_of_ceiling"],
-        ("map_type", "human_map"),
-    )
+    names = ["peak_sigma", "peak_r", "shuffled_r", "gap", "share_of_ceiling"]
+    names += [n for n in ("profile_r", "removed_r") if n in ds]
+    frame = _frame(ds, names, ("map_type", "human_map"))
     frame = frame.rename(columns={"peak_sigma": "sigma", "peak_r": "r"})
     frame["ceiling"] = frame["human_map"].map(
         {
@@ -91,6 +99,7 @@ def summary_table(ds: xr.Dataset) -> pd.DataFrame:
                 "gap",
                 "ceiling",
                 "share_of_ceiling",
+                *[n for n in ("profile_r", "removed_r") if n in frame],
             ]
         ]
         if "store" in frame
