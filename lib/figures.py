@@ -314,3 +314,81 @@ def image_grid(files: list, titles: list[str] | None = None, ncols: int = 5):
         ax.set_yticks([])
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Sanity checks: cascading randomisation and the image-agnostic profile
+
+
+METHOD_COLOURS = {"GBP": "tab:blue", "GBPxIM": "tab:cyan", "SGBP": "tab:purple", "GradCAM": "tab:orange",
+                  "ScoreCAM": "tab:red", "CAMERAS": "tab:brown"}
+
+
+def cascade_curves(ds, measure: str = "spearman"):
+    """Adebayo et al.'s figure 2 for this zoo: mean similarity (`measure`) of each step's maps to
+    the trained maps against the randomisation step, one line per method, a panel per network."""
+    networks = [str(n) for n in ds["network"].values]
+    fig, axes = _panel_grid(len(networks), 3, 3.4, 2.8, sharey=True)
+    for ax, network in zip(axes, networks, strict=True):
+        cell = ds.sel(network=network)
+        steps = np.arange(cell.sizes["step"])
+        for method in cell["method"].values:
+            values = cell[measure].sel({"method": method}).mean("image").values
+            ax.plot(steps, values, "o-", color=METHOD_COLOURS.get(str(method), "0.3"), label=str(method), ms=4)
+        n_blocks = int(np.asarray(cell["n_blocks"].values).ravel()[0])
+        ax.set_xticks(steps, ["trained"] + [f"{int(k)}/{n_blocks}" for k in cell["blocks_randomised"].values[1:]],
+                      fontsize=7)
+        ax.axhline(0, color="0.6", lw=0.6)
+        ax.set_ylim(-0.2, 1.05)
+        ax.set_title(network, fontsize=9)
+        ax.set_xlabel("blocks randomised (from the logits)", fontsize=7)
+        ax.tick_params(axis="y", labelsize=7)
+    axes[0].set_ylabel(f"{'rank correlation' if measure == 'spearman' else 'SSIM'} with trained map", fontsize=8)
+    axes[0].legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def cascade_maps(ds, network: str, image: str):
+    """One image's maps along one network's cascade: a row per method, a column per step."""
+    cell = ds.sel(network=network)
+    methods = [str(m) for m in cell["method"].values]
+    steps = cell.sizes["step"]
+    fig, axes = plt.subplots(len(methods), steps, figsize=(1.6 * steps, 1.6 * len(methods)), squeeze=False)
+    for i, method in enumerate(methods):
+        for j in range(steps):
+            ax = axes[i, j]
+            ax.imshow(cell["sample_maps"].sel({"method": method, "sample": image}).values[j], cmap="inferno")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title("trained" if j == 0 else f"top {int(cell['blocks_randomised'].values[j])}", fontsize=7)
+            if j == 0:
+                ax.set_ylabel(method, fontsize=7)
+    fig.suptitle(f"{network}, {image}", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def sanity_plane(points, references: dict[str, float] | None = None):
+    """x = how much a map depends on the weights (1 - rank similarity at full randomisation),
+    y = its image-specific alignment with the Human PC (r - shuffled r); one point per trained
+    map type (points: map_type, method, dependence, gap), references as horizontal lines."""
+    fig, ax = plt.subplots(figsize=(5.6, 4.2))
+    for _, row in points.iterrows():
+        ax.scatter(row["dependence"], row["gap"], color=METHOD_COLOURS.get(row["method"], "0.3"), s=30)
+        ax.annotate(row["map_type"], (row["dependence"], row["gap"]), fontsize=6, xytext=(3, 2),
+                    textcoords="offset points")
+    for k, (name, value) in enumerate((references or {}).items()):
+        ax.axhline(value, ls=("--", ":", "-.")[k % 3], color="0.45", lw=1, label=f"{name} (reference)")
+    ax.axhline(0, color="0.7", lw=0.6)
+    ax.set_xlabel("dependence on the weights: 1 - rank similarity at full randomisation", fontsize=8)
+    ax.set_ylabel("image-specific alignment with the Human PC: r - shuffled r", fontsize=8)
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], marker="o", ls="", color=METHOD_COLOURS.get(m, "0.3"), label=m)
+               for m in dict.fromkeys(points["method"])]
+    ax.legend(handles=handles + ax.get_legend_handles_labels()[0], fontsize=7, frameon=False, loc="best")
+    ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    return fig

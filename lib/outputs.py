@@ -231,3 +231,23 @@ def raw_maps(map_type: str, images: Sequence[str], folder: Path = paths.ATTENTIO
     index = [str(v) for v in (ds["map_type"].values if "map_type" in ds.coords else ds[dim].values)]
     maps = ds["maps"].isel({dim: index.index(map_type)})
     return maps.sel(image=list(images)).values
+
+
+def cascade(path: Path = paths.CASCADE):
+    """The cascading-randomisation Dataset (network, method, step, ...) or None when absent or
+    written without networks (a run with no trained network)."""
+    from lib.store import read_dataset
+
+    if not Path(path).exists():
+        return None
+    ds = read_dataset(path)
+    return ds if "network" in ds.dims else None
+
+
+def profile_control(path: Path = paths.CONTROLS) -> pd.DataFrame | None:
+    """map_type, human_map, r, profile_r, removed_r from fit_smoothing's summary, where the
+    profile control ran."""
+    table = read_table(path)
+    if table is None or "profile_r" not in table.columns:
+        return None
+    return table[["map_type", "human_map", "r", "shuffled_r", "profile_r", "removed_r"]]

@@ -63,7 +63,8 @@ def write(root: Path, images: list[str], seed: int = 0) -> None:
             cv.setdefault(map_type, {})[human_map] = {"train_r": round(peak + 0.01, 6),
                                                       "test_r": round(peak - 0.01, 6), "test_sd": 0.02}
             controls.append({"map_type": map_type, "human_map": human_map, "sigma": best_sigma, "r": peak,
-                             "shuffled_r": peak - 0.15 - 0.05 * rng.random()})
+                             "shuffled_r": peak - 0.15 - 0.05 * rng.random(),
+                             "profile_r": peak - 0.1, "removed_r": peak - 0.2})
     pd.DataFrame(per_image).to_csv(root / "data/compare/peaks.csv", index=False)
     pd.DataFrame(curves).to_csv(root / "data/compare/curves.csv", index=False)
     pd.DataFrame(boot).to_csv(root / "data/compare/bootstrap.csv", index=False)
@@ -105,6 +106,34 @@ def write(root: Path, images: list[str], seed: int = 0) -> None:
                       root / f"data/attention/{model}.zarr")
     write_dataset(_store(rng, list(BASELINES), list(BASELINES), images, {"model_id": "baselines"}),
                   root / "data/attention/baselines.zarr")
+    _cascade(rng, root, images)
+
+
+def _cascade(rng, root: Path, images: list[str]) -> None:
+    """A cascade where GradCAM decorrelates with randomisation and GBP does not (as in real data)."""
+    from lib.attention.randomisation import headline
+
+    networks = [m for m, (_, w) in MODELS.items() if w == "I"]
+    methods, steps = ["GBP", "GBPxIM", "GradCAM"], [0, 1, 6, 10]
+    decay = {"GBP": 0.03, "GBPxIM": 0.05, "GradCAM": 0.1}
+    sim = np.array([[[[1.0 - decay[m] * k + rng.normal(0, 0.01) * (k > 0) for _ in images] for k in steps]
+                     for m in methods] for _ in networks])
+    r = rng.uniform(0.3, 0.5, (len(networks), len(methods), len(steps), len(HUMAN_MAPS)))
+    ds = xr.Dataset(
+        {"spearman": (("network", "method", "step", "image"), sim),
+         "ssim": (("network", "method", "step", "image"), sim * 0.9),
+         "r": (("network", "method", "step", "human_map"), r),
+         "r_shuffled": (("network", "method", "step", "human_map"), r - 0.1),
+         "sample_maps": (("network", "method", "step", "sample", "y", "x"),
+                         rng.random((len(networks), len(methods), len(steps), 2, 8, 8)).astype(np.float32))},
+        coords={"network": networks, "method": methods, "step": range(len(steps)), "image": images,
+                "human_map": HUMAN_MAPS, "sample": images[:2], "blocks_randomised": ("step", steps),
+                "n_blocks": 10},
+    )
+    (root / "data/randomisation").mkdir(parents=True, exist_ok=True)
+    write_dataset(ds, root / "data/randomisation/cascade.zarr")
+    metrics = {n: headline(ds.sel(network=n), "pc", 0.5) for n in networks}
+    (root / "metrics/randomisation.json").write_text(json.dumps(metrics, indent=2))
 
 
 def _store(rng, methods: list[str], names: list[str], images: list[str], attrs: dict) -> xr.Dataset:

@@ -113,7 +113,10 @@ def test_full_report_on_synthetic_outputs(browser, tmp_path):
     site = root / "report/_site"
     seen = {html.stem: _check_page(browser, html, tmp_path / f"{html.stem}.png")
             for html in sorted(site.glob("*.html"))}
-    assert set(seen) == {"results", "masking", "statistics", "methods"}
+    assert set(seen) == {"results", "masking", "sanity", "statistics", "methods"}
+    sanity = seen["sanity"]["text"]
+    assert seen["sanity"]["images"] == 4  # two cascade curves, the cascade's maps, the plane
+    assert "Methods passing on every network: GradCAM" in sanity and "failing on every network: GBP" in sanity
     # Peak r, PC scatter, smoothing, maps, cross-validation, controls.
     assert seen["results"]["images"] == 6
     assert "Not available" not in seen["results"]["text"]
