@@ -27,6 +27,7 @@ WEIGHTS = ROOT / "weights"
 # fit_smoothing, bootstrap and crossval (lib.compare)
 COMPARE = DATA / "compare"
 COMPARE_CURVES = COMPARE / "curves.zarr"  # the per-image table and everything fitted from it
+PARTICIPANT_BOOTSTRAP = COMPARE / "participant_bootstrap.csv"  # the study's error bars (raw trials only)
 COMPARE_SUMMARY = COMPARE / "summary.csv"  # one row per map type x human map
 COMPARE_PEAKS = COMPARE / "peaks.csv"  # per-image r at the fitted sigma
 COMPARE_PLOT = COMPARE / "curves.csv"  # mean r over sigma: plot data for `dvc plots`

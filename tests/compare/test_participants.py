@@ -1,0 +1,63 @@
+"""The participant bootstrap, end to end on the simulated example trials."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from lib.compare import fit_smoothing
+from lib.compare.participants import participant_bootstrap, resampled_measures
+from lib.human_maps import build_human_maps
+from lib.human_pc import fit_human_pc
+from lib.paths import RAW_HUMAN_MAPS, ROOT
+from lib.trials import TrialSettings
+
+IMAGES = ["img10", "img32", "img95"]
+MEASURES = ["patch", "dprime", "spatial", "free", "saliency", "object"]
+SOURCES = {"patch": "data/examples/trials/patch.csv", "dprime": "data/examples/trials/dprime.parquet",
+           "spatial": "data/examples/trials/spatial.csv", "free": "data/examples/trials/fixations.csv",
+           "saliency": "data/examples/trials/fixations.csv", "object": "data/examples/trials/fixations.csv"}
+GRID = 32
+
+
+@pytest.fixture(scope="module")
+def full_sample():
+    ds = build_human_maps(RAW_HUMAN_MAPS, IMAGES, MEASURES, SOURCES, GRID)
+    measures = ds["maps"].values
+    fit = fit_human_pc(measures, MEASURES, ["free", "saliency", "object"], np.sqrt(1 / 3))
+    human = xr.DataArray(np.concatenate([measures, fit.project(measures)[None]]),
+                         dims=("human_map", "image", "y", "x"),
+                         coords={"human_map": MEASURES + ["pc"], "image": IMAGES})
+    rng = np.random.default_rng(0)
+    maps = xr.DataArray(np.stack([human.sel(human_map="pc").values + rng.random((3, GRID, GRID)),
+                                  rng.random((3, GRID, GRID))]),
+                        dims=("map_type", "image", "y", "x"),
+                        coords={"map_type": ["toy-GBP-I", "toy-GBP-R"], "image": IMAGES})
+    sigma = xr.DataArray(np.full((2, 7), 2.0), dims=("map_type", "human_map"),
+                         coords={"map_type": maps["map_type"].values, "human_map": MEASURES + ["pc"]})
+    return human, fit, maps, sigma
+
+
+def test_resampling_the_full_sample_reproduces_its_scores(full_sample):
+    human, fit, maps, sigma = full_sample
+    same = {m: np.repeat(human.sel(human_map=m).values[None], 4, axis=0) for m in MEASURES}
+    ds = participant_bootstrap(maps, human, fit, "pc", same, sigma)
+    reference = fit_smoothing(maps, human, np.array([2.0]))["peak_r"]
+    np.testing.assert_allclose(ds["r_fixed"].values, np.repeat(reference.values[..., None], 4, axis=-1), atol=1e-12)
+    np.testing.assert_allclose(ds["sd"].values, 0.0, atol=1e-12)
+
+
+@pytest.mark.slow
+def test_participant_bootstrap_on_example_trials(full_sample):
+    human, fit, maps, sigma = full_sample
+    settings = TrialSettings()
+    resampled = resampled_measures(SOURCES, MEASURES, IMAGES, 6, 0, GRID, settings, ROOT)
+    assert set(resampled) == set(MEASURES) and resampled["patch"].shape == (6, 3, GRID, GRID)
+    again = resampled_measures(SOURCES, MEASURES, IMAGES, 6, 0, GRID, settings, ROOT)
+    np.testing.assert_array_equal(resampled["dprime"], again["dprime"])  # same seed, same maps
+    ds = participant_bootstrap(maps, human, fit, "pc", resampled, sigma)
+    assert ds.attrs["resampled"] == sorted(MEASURES)
+    assert (ds["sd"].values > 0).all()
+    # The map built to follow the Human PC keeps scoring far above the random one in every resample.
+    r = ds["r_fixed"].sel(human_map="pc")
+    assert (r.sel(map_type="toy-GBP-I") > r.sel(map_type="toy-GBP-R") + 0.2).all()
+    assert (ds["lo"] <= ds["hi"]).all()
