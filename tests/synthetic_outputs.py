@@ -69,6 +69,12 @@ def write(root: Path, images: list[str], seed: int = 0) -> None:
     pd.DataFrame(curves).to_csv(root / "data/compare/curves.csv", index=False)
     pd.DataFrame(boot).to_csv(root / "data/compare/bootstrap.csv", index=False)
     pd.DataFrame(controls).to_csv(root / "data/compare/summary.csv", index=False)
+    participants = pd.DataFrame([{"map_type": b["map_type"], "human_map": b["human_map"], "r": c["r"],
+                                  "sd": b["fixed_r_sd"] * 1.5, "lo": c["r"] - 0.05, "hi": c["r"] + 0.05}
+                                 for b, c in zip(boot, controls, strict=True)])
+    participants.to_csv(root / "data/compare/participant_bootstrap.csv", index=False)
+    (root / "metrics/participant_bootstrap.json").write_text(json.dumps(
+        {"status": "ok", "n": 100, "resampled": ["patch"], "sd_pc": {}}))
     ceilings = {h: {"reliability": c**2, "ceiling": c}
                 for h, c in zip(HUMAN_MAPS, np.linspace(0.6, 0.8, len(HUMAN_MAPS)), strict=True)}
     (root / "metrics/fit_smoothing_controls.json").write_text(json.dumps({"noise_ceiling": ceilings, "excluded": {}}))

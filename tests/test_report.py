@@ -128,6 +128,7 @@ def test_full_report_on_synthetic_outputs(browser, tmp_path):
     assert "effnetlite0-SGBP-R" in answer or "alexnet-SGBP-R" in answer  # its random counterpart
     assert "as high as or higher than the best trained map type" in answer and "alexnet-GBP-R" in answer
     assert "GBVS" in answer and "BMS" in answer and "centre-bias" in answer
+    assert "participants resampled with replacement 100 times" in text
     assert seen["masking"]["images"] == 2  # inverse ranks, example stimuli
     assert "main effect of masking" in seen["masking"]["text"]
     assert "no d' analysis" in seen["masking"]["text"]  # no human responses in this run
