@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 import xarray as xr
+from tqdm import tqdm
 
 from lib.errors import InputError
 from lib.map_types import models_of_role, of_role
@@ -81,6 +82,7 @@ def recognise(
     masks: Mapping[tuple[str, str], np.ndarray],
     image_ids: Sequence[str],
     batch_size: int = 125,
+    desc: str = "",
 ) -> pd.DataFrame:
     """Inverse ranks of every image under every mask of every type, for one model.
 
@@ -97,7 +99,7 @@ def recognise(
     reference = _predict(model, prep, images).argmax(dim=1).numpy()
     pairs = [(i, j) for i in range(n) for j in range(n)]  # image i under image j's mask
     frames = []
-    for (source, mask_type), mask in masks.items():
+    for (source, mask_type), mask in tqdm(masks.items(), desc=desc, unit="mask type", disable=not desc):
         if mask.shape != images.shape[:3]:
             raise InputError(f"recognise: {mask_type} masks have shape {mask.shape}, "
                              f"images {images.shape[:3]}")
