@@ -61,3 +61,24 @@ def test_participant_bootstrap_on_example_trials(full_sample):
     r = ds["r_fixed"].sel(human_map="pc")
     assert (r.sel(map_type="toy-GBP-I") > r.sel(map_type="toy-GBP-R") + 0.2).all()
     assert (ds["lo"] <= ds["hi"]).all()
+
+
+def test_published_sources_give_a_status_and_no_numbers(tmp_path, monkeypatch):
+    import json
+
+    import pandas as pd
+
+    from lib import paths
+    from stages import participant_bootstrap as stage
+
+    params = {"estimate_human": {"sources": {m: "published" for m in MEASURES}},
+              "data": {"measures": MEASURES, "human_pc": "pc"},
+              "bootstrap": {"participants": {"n": 5, "seed": 0}}}
+    monkeypatch.setattr(stage, "load_params", lambda: params)
+    monkeypatch.setattr(paths, "PARTICIPANT_BOOTSTRAP", tmp_path / "compare" / "participant_bootstrap.csv")
+    monkeypatch.setattr(paths, "METRICS", tmp_path / "metrics")
+    stage.main()
+    status = json.loads((tmp_path / "metrics" / "participant_bootstrap.json").read_text())["status"]
+    assert status.startswith("not available") and "estimate_human.sources" in status
+    table = pd.read_csv(tmp_path / "compare" / "participant_bootstrap.csv")
+    assert list(table.columns) == stage.COLUMNS and table.empty
