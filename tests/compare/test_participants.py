@@ -82,3 +82,19 @@ def test_published_sources_give_a_status_and_no_numbers(tmp_path, monkeypatch):
     assert status.startswith("not available") and "estimate_human.sources" in status
     table = pd.read_csv(tmp_path / "compare" / "participant_bootstrap.csv")
     assert list(table.columns) == stage.COLUMNS and table.empty
+
+
+def test_every_participant_drawn_once_rebuilds_the_full_sample_maps(full_sample):
+    from lib.maps import resize_maps
+    from lib.trials import PROCEDURE_OF_MEASURE, load_trials
+    from lib.trials.estimate import split_by_image
+
+    human, _, _, _ = full_sample
+    # The resample in which each participant (chain) is drawn exactly once is the full sample, so the
+    # bootstrap's row weights must rebuild estimate_human's maps exactly, for every measure.
+    for measure in MEASURES:
+        trials = load_trials(ROOT / SOURCES[measure], PROCEDURE_OF_MEASURE[measure], IMAGES)
+        parts = split_by_image(trials, measure, IMAGES, TrialSettings())
+        native = np.stack([p.build(np.ones(len(p.units))) for p in parts])
+        np.testing.assert_allclose(resize_maps(native[None], GRID)[0], human.sel(human_map=measure).values,
+                                   atol=1e-12)
