@@ -61,3 +61,54 @@ def test_participant_bootstrap_on_example_trials(full_sample):
     r = ds["r_fixed"].sel(human_map="pc")
     assert (r.sel(map_type="toy-GBP-I") > r.sel(map_type="toy-GBP-R") + 0.2).all()
     assert (ds["lo"] <= ds["hi"]).all()
+
+
+def test_published_sources_give_a_status_and_no_numbers(tmp_path, monkeypatch):
+    import json
+
+    import pandas as pd
+
+    from lib import paths
+    from stages import participant_bootstrap as stage
+
+    params = {"estimate_human": {"sources": {m: "published" for m in MEASURES}},
+              "data": {"measures": MEASURES, "human_pc": "pc"},
+              "bootstrap": {"participants": {"n": 5, "seed": 0}}}
+    monkeypatch.setattr(stage, "load_params", lambda: params)
+    monkeypatch.setattr(paths, "PARTICIPANT_BOOTSTRAP", tmp_path / "compare" / "participant_bootstrap.csv")
+    monkeypatch.setattr(paths, "METRICS", tmp_path / "metrics")
+    stage.main()
+    status = json.loads((tmp_path / "metrics" / "participant_bootstrap.json").read_text())["status"]
+    assert status.startswith("not available") and "estimate_human.sources" in status
+    table = pd.read_csv(tmp_path / "compare" / "participant_bootstrap.csv")
+    assert list(table.columns) == stage.COLUMNS and table.empty
+
+
+def test_every_participant_drawn_once_rebuilds_the_full_sample_maps(full_sample):
+    from lib.maps import resize_maps
+    from lib.trials import PROCEDURE_OF_MEASURE, load_trials
+    from lib.trials.estimate import split_by_image
+
+    human, _, _, _ = full_sample
+    # The resample in which each participant (chain) is drawn exactly once is the full sample, so the
+    # bootstrap's row weights must rebuild estimate_human's maps exactly, for every measure.
+    for measure in MEASURES:
+        trials = load_trials(ROOT / SOURCES[measure], PROCEDURE_OF_MEASURE[measure], IMAGES)
+        parts = split_by_image(trials, measure, IMAGES, TrialSettings())
+        native = np.stack([p.build(np.ones(len(p.units))) for p in parts])
+        np.testing.assert_allclose(resize_maps(native[None], GRID)[0], human.sel(human_map=measure).values,
+                                   atol=1e-12)
+
+
+def test_twice_the_participants_shrinks_the_spread_by_about_root_two(tmp_path):
+    import pandas as pd
+
+    # Each participant copied under a new id: the same full-sample map from twice the people, so
+    # the bootstrap SD of the maps should fall by about 1/sqrt(2) (0.71; measured 0.70 at n = 40).
+    trials = pd.read_csv(ROOT / SOURCES["patch"])
+    pd.concat([trials, trials.assign(participant=trials["participant"] + "-copy")]).to_csv(
+        tmp_path / "patch.csv", index=False)
+    one = resampled_measures({"patch": SOURCES["patch"]}, ["patch"], IMAGES, 40, 0, GRID, TrialSettings(), ROOT)
+    two = resampled_measures({"patch": "patch.csv"}, ["patch"], IMAGES, 40, 0, GRID, TrialSettings(), tmp_path)
+    ratio = two["patch"].std(axis=0, ddof=1).mean() / one["patch"].std(axis=0, ddof=1).mean()
+    assert 0.55 < ratio < 0.85
