@@ -34,3 +34,14 @@ def get(params: dict[str, Any], dotted: str, kind: type | tuple[type, ...] | Non
         expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise InputError(f"params.yaml: `{dotted}` must be {expected}, got {node!r}")
     return node
+
+
+def per_device(params: dict[str, Any], key: str, device: str, kind: type) -> Any:
+    """A setting given per device kind (`{cpu: 8, cuda: 64}`) or as one value, for `device`
+    (`cpu`, `cuda`, `cuda:1`)."""
+    value = get(params, key)
+    if isinstance(value, dict):
+        value = get(params, f"{key}.{device.split(':')[0]}", kind)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise InputError(f"params.yaml: `{key}` must be {kind.__name__} or a per-device mapping")
+    return value

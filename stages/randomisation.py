@@ -23,7 +23,6 @@ from lib.params import get, load_params
 from lib.recognition.sources import load_fit
 from lib.store import read_dataset, write_dataset
 from stages._run import run
-from stages.extract_attention import _per_device
 
 
 def main() -> None:
@@ -44,13 +43,7 @@ def main() -> None:
     images = read_images(ids)
     fit = load_fit(paths.FIT_SMOOTHING)
     sigmas = {t: {h: v["sigma"] for h, v in cells.items()} for t, cells in fit.items()}
-    options = ExtractOptions(
-        device=device,
-        batch_size=_per_device(params, "extract_attention.batch_size", device, int),
-        channels_last=_per_device(params, "extract_attention.channels_last", device, bool),
-        smooth_rule=get(params, "extract_attention.smooth_rule", str),
-        seed=seed,
-    )
+    options = ExtractOptions.from_params(params, device)
     results, metrics = {}, {}
     for network in tqdm(networks, desc="cascading randomisation", unit="network"):
         loaded = load_model(network, weights_dir=paths.ROOT / get(params, "extract_attention.weights_dir", str),
@@ -62,7 +55,7 @@ def main() -> None:
                      get(params, f"{p}.sample_images", int))
         results[network] = ds
         metrics[network] = headline(ds, pc_id, get(params, f"{p}.pass_below", float))
-    out = paths.DATA / "randomisation" / "cascade.zarr"
+    out = paths.CASCADE
     if results:
         # Networks differ in their number of blocks: steps are labelled by position (0 = trained).
         aligned = [ds.assign_coords(step=range(ds.sizes["step"])).expand_dims(network=[n])
@@ -73,7 +66,7 @@ def main() -> None:
         metrics = {"status": "no trained network in extract_attention.models: nothing to randomise"}
         write_dataset(xr.Dataset(attrs=metrics), out)
     paths.METRICS.mkdir(exist_ok=True)
-    (paths.METRICS / "randomisation.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    paths.RANDOMISATION_METRICS.write_text(json.dumps(metrics, indent=2) + "\n")
     print(json.dumps(metrics))
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "LoadedModel",
     "MissingWeightsError",
     "check_weights",
+    "input_statistics",
     "load_model",
     "preprocess",
     "register_model",
@@ -527,6 +528,19 @@ def check_weights(model_id: str, weights_dir: Path | None = None) -> Path | None
     return path
 
 
+def input_statistics(model_id: str, normalisation: str = "study") -> tuple[tuple, tuple]:
+    """(mean, std) `model_id`'s inputs are normalised with under `normalisation` (see
+    `load_model`), without building the network."""
+    if normalisation not in NORMALISATIONS:
+        raise InputError(f"normalisation must be one of {NORMALISATIONS}, got {normalisation!r}")
+    _arch, _letter, variant, dataset = _resolve(model_id)
+    # A random-weight control sees exactly what its trained counterpart sees (the architecture's
+    # first variant's statistics), so the two differ only in their weights.
+    if normalisation == "weights" and variant.weights_mean is not None:
+        return tuple(variant.weights_mean), tuple(variant.weights_std)  # type: ignore[arg-type]
+    return tuple(dataset.mean), tuple(dataset.std)
+
+
 def load_model(
     model_id: str,
     weights_dir: Path | None = None,
@@ -549,8 +563,7 @@ def load_model(
     """
     from lib.paths import WEIGHTS
 
-    if normalisation not in NORMALISATIONS:
-        raise InputError(f"normalisation must be one of {NORMALISATIONS}, got {normalisation!r}")
+    mean, std = input_statistics(model_id, normalisation)
     weights_dir = Path(weights_dir or WEIGHTS)
     arch, letter, variant, dataset = _resolve(model_id)
     if random_weights:
@@ -574,11 +587,6 @@ def load_model(
     # Attribution needs gradients with respect to the input only: frozen parameters spare the
     # weight-gradient work (a quarter of a guided pass through EfficientNet-Lite0 on CPU).
     model.eval().requires_grad_(False)
-    mean, std = dataset.mean, dataset.std
-    # A random-weight control sees exactly what its trained counterpart sees (the architecture's
-    # first variant's statistics), so the two differ only in their weights.
-    if normalisation == "weights" and variant.weights_mean is not None:
-        mean, std = variant.weights_mean, variant.weights_std  # type: ignore[assignment]
     token_prefix, excluded = variant.token_prefix, variant.excluded_methods
     layer = target_layer or variant.target_layer
     if not layer:
