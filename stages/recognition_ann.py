@@ -49,7 +49,8 @@ def main() -> None:
                             device=get(params, "recognition_ann.device", str),
                             normalisation=get(params, "extract_attention.normalisation", str))
         table = recognise(loaded.model, lambda x, lm=loaded: preprocess(x, lm), images, masks,
-                          ids, get(params, "recognition_ann.batch_size", int), desc=f"recognition_ann {model_id}")
+                          ids, get(params, "recognition_ann.batch_size", int), desc=f"recognition_ann {model_id}",
+                          forward=get(params, "recognition_ann.forward", str))
         tables.append(table.assign(model=model_id))
     table = pd.concat(tables, ignore_index=True)[TABLE_COLUMNS]
     _write(table, summarise(table))

@@ -68,13 +68,23 @@ def select_ann_mask_types(fit: Mapping[str, Mapping], candidates: Sequence[str],
     return {"ann-best": best} if best == worst else {"ann-best": best, "ann-worst": worst}
 
 
-@torch.no_grad()
-def _predict(model: torch.nn.Module, prep: Callable[[np.ndarray], torch.Tensor],
-             images: np.ndarray) -> torch.Tensor:
-    return model(prep(images)).detach().to("cpu", torch.float64)
+# How recognise runs the network: "eager" the module as given (the reference path); "folded" a
+# copy with batch norms folded into the convolutions, channels_last; "compiled" that copy compiled
+# by torch.compile (lib.attention.inference). Ranks agree to float noise (benchmarks/bench_recognition_ann.py).
+FORWARD_MODES = ("eager", "folded", "compiled")
 
 
-@torch.no_grad()
+def _logits(forward: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, pad_to: int | None
+            ) -> torch.Tensor:
+    """forward(x) as float64 on the CPU. With `pad_to`, a short batch is padded (repeating its
+    first input) to that size first, so a compiled network always sees one shape."""
+    n = x.shape[0]
+    if pad_to is not None and n < pad_to:
+        x = torch.cat([x, x[:1].expand(pad_to - n, *x.shape[1:])])
+    with torch.inference_mode():
+        return forward(x)[:n].detach().to("cpu", torch.float64)
+
+
 def recognise(
     model: torch.nn.Module,
     prep: Callable[[np.ndarray], torch.Tensor],
@@ -83,20 +93,38 @@ def recognise(
     image_ids: Sequence[str],
     batch_size: int = 125,
     desc: str = "",
+    forward: str = "eager",
 ) -> pd.DataFrame:
     """Inverse ranks of every image under every mask of every type, for one model.
 
     images: uint8 (n, S, S, 3) on the mask grid; masks: {(mask_source, mask_type): (n, S, S) in
     [0, 1]}, mask k belonging to image k; prep turns uint8 (b, S, S, 3) into the model's input.
     The reference class of image i is the model's top-1 for the unmasked image i, on the same grid
-    and through the same preprocessing, so a mask of ones leaves every inverse rank at 1.
+    and through the same preprocessing and network, so a mask of ones leaves every inverse rank
+    at 1. forward: one of FORWARD_MODES.
     Returns the table (without the model column) in order mask type, image, mask image.
     """
     n = len(image_ids)
     if images.shape[0] != n or images.dtype != np.uint8 or images.ndim != 4:
         raise InputError(f"recognise: expected uint8 images ({n}, S, S, 3), got "
                          f"{images.dtype} {images.shape}")
-    reference = _predict(model, prep, images).argmax(dim=1).numpy()
+    if forward not in FORWARD_MODES:
+        raise InputError(f"recognition_ann.forward must be one of {list(FORWARD_MODES)}, "
+                         f"got {forward!r}")
+    batch_size = int(batch_size)
+    if batch_size < 1:
+        raise InputError(f"recognition_ann.batch_size must be >= 1, got {batch_size}")
+    pad_to = None
+    net: Callable[[torch.Tensor], torch.Tensor] = model
+    if forward != "eager":
+        from lib.attention.inference import forward_only
+
+        example = prep(images[np.arange(batch_size) % n])
+        net = forward_only(model, example, compile=forward == "compiled")
+        pad_to = batch_size
+    reference = np.concatenate([
+        _logits(net, prep(images[k:k + batch_size]), pad_to).argmax(dim=1).numpy()
+        for k in range(0, n, batch_size)])
     pairs = [(i, j) for i in range(n) for j in range(n)]  # image i under image j's mask
     frames = []
     for (source, mask_type), mask in tqdm(masks.items(), desc=desc, unit="mask type", disable=not desc):
@@ -111,7 +139,7 @@ def recognise(
             msk = np.array([j for _, j in chunk])
             # float32: a batch of 125 masked 250x250 RGB images is 94 MB, not 188.
             masked = to_uint8(mask[msk].astype(np.float32)[..., None] * images[img])
-            r, q = inverse_rank(_predict(model, prep, masked), reference[img])
+            r, q = inverse_rank(_logits(net, prep(masked), pad_to), reference[img])
             ranks[start:start + len(chunk)] = r
             inv[start:start + len(chunk)] = q
         frames.append(pd.DataFrame({
