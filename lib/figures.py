@@ -11,8 +11,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from PIL import Image
 
-from lib.human_maps import MEASURE_LABELS
 from lib.map_types import annotate
+from lib.measures import MEASURE_LABELS
 from lib.paths import image_file
 
 
