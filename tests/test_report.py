@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lib.paths import HUMAN_MAPS, HUMAN_PC, REPORT, ROOT
+from lib.paths import REPORT, ROOT
 from lib.report_render import pages, render
 
 pytestmark = [pytest.mark.slow, pytest.mark.data]
@@ -61,8 +61,6 @@ def _check_page(browser, html: Path, screenshot: Path | None = None) -> dict:
 
 
 def test_project_report_renders_and_loads_in_chromium(browser):
-    if not (HUMAN_MAPS.exists() and HUMAN_PC.exists()):
-        pytest.skip("human maps not built: run `dvc repro human_pc`")
     written = render(REPORT, engine="fallback")  # raises if any cell raised
     assert [p.stem for p in written] == [p.stem for p in pages(REPORT)]
     seen = {html.stem: _check_page(browser, html) for html in written}
@@ -99,8 +97,6 @@ def _project_copy(root: Path) -> Path:
 
 
 def test_full_report_on_synthetic_outputs(browser, tmp_path):
-    if not (HUMAN_MAPS.exists() and HUMAN_PC.exists()):
-        pytest.skip("human maps not built: run `dvc repro human_pc`")
     root = _project_copy(tmp_path / "project")
     params = yaml.safe_load((root / "params.yaml").read_text())
     code = ("import sys; sys.path.insert(0, '.'); from tests_synthetic import write; "

@@ -246,8 +246,6 @@ def test_study_maps_predict_human_fixations():
     """The stored maps (stage extract_baselines) match a fresh computation and correlate
     positively with the human free-viewing and Human PC maps on average."""
     store = attention_store(bl.MODEL_ID)
-    if not (store.exists() and HUMAN_MAPS.exists() and HUMAN_PC.exists()):
-        pytest.skip("run `dvc repro extract_baselines human_pc` first")
     from lib.human_pc import load_human_targets
     from lib.store import read_dataset
 
