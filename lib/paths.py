@@ -72,3 +72,5 @@ RESPONSES = DATA / "responses"  # where a lab puts recognition_human response fi
 # stats
 STATS = DATA / "stats"
 STATS_METRICS = METRICS / "stats.json"
+# The couple of dozen values `dvc exp show` displays (lib.headline); the only DVC metrics file.
+HEADLINE_METRICS = METRICS / "headline.json"
