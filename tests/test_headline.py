@@ -58,8 +58,10 @@ def test_without_an_answer_the_headline_says_why_and_invents_nothing():
     assert values["pc_var"] == 0.53
 
 
-def test_every_key_is_explained():
+def test_every_key_is_explained_here_and_in_the_docs():
     assert set(MEANINGS) == set(KEYS) and len(KEYS) <= 25
+    table = (ROOT / "docs/statistics-report.md").read_text()
+    assert all(f"| `{key}` | {MEANINGS[key]} |" in table for key in KEYS)
 
 
 def _exp_show(*args: str) -> subprocess.CompletedProcess:
