@@ -1,9 +1,8 @@
 """The registry: string ids to networks with their preprocessing, classes and CAM layer.
 
-`register_model` files a factory under `<arch>-<W>` (the registrations are in
-lib.attention.models.zoo); `load_model` resolves an id, finds its weights (lib.attention.models.
-weights) and builds the network; `tv.<name>` and `timm.<name>[.<tag>]` ids resolve without a
-registration.
+`register_model` files a factory under `<arch>-<W>` (the registrations are in `zoo`);
+`load_model` resolves an id, finds its weights (`weights`) and builds the network; `tv.<name>` and
+`timm.<name>[.<tag>]` ids resolve without a registration.
 """
 
 from __future__ import annotations
