@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Stage commands in dvc.yaml call `python`: make it the project's.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: venv data browser repro test lint report bench clean-venv
+.PHONY: venv data browser repro test lint report bench clean-venv exps
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
@@ -34,6 +34,12 @@ browser:
 
 test: data browser
 	$(VENV)/bin/python -m pytest
+
+# The experiments table with the headline values (metrics/headline.json) and only the params and
+# deps that differ between rows: plain `dvc exp show` also lists every one of the ~100 params and
+# ~90 deps, which no terminal holds.
+exps: venv
+	$(VENV)/bin/dvc exp show --no-pager --only-changed --keep "^($$($(PY) -c 'from lib.headline import KEYS; print("|".join(KEYS))'))$$"
 
 lint: venv
 	$(VENV)/bin/ruff check lib stages tests

@@ -11,8 +11,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from PIL import Image
 
-from lib.human_maps import MEASURE_LABELS
 from lib.map_types import annotate
+from lib.measures import MEASURE_LABELS
 from lib.paths import image_file
 
 
@@ -304,12 +304,24 @@ def masking_bars(means):
     return fig
 
 
+def _panel_title(text: str, width: int = 24) -> str:
+    """A title that fits a 2-inch panel: one line per `__`-separated part of a stimulus id
+    (`img10__alexnet-SGBP-I__img18__rot90`), long parts wrapped."""
+    import textwrap
+
+    parts = [p for p in text.split("__") if p]
+    return "\n".join(line for part in parts for line in textwrap.wrap(part, width, break_on_hyphens=True))
+
+
 def image_grid(files: list, titles: list[str] | None = None, ncols: int = 5):
-    """The given image files in a grid (e.g. example stimuli), titled."""
-    fig, axes = _panel_grid(len(files), ncols, 2.0, 2.1)
-    for i, (ax, file) in enumerate(zip(axes, files, strict=True)):
+    """The given image files in a grid (e.g. example stimuli), titled (stimulus ids one part a
+    line, so neighbouring titles never run into each other)."""
+    labels = [_panel_title(t) for t in (titles or [Path(f).stem for f in files])]
+    lines = max((label.count("\n") + 1 for label in labels), default=1)
+    fig, axes = _panel_grid(len(files), ncols, 2.0, 2.0 + 0.14 * lines)
+    for ax, file, label in zip(axes, files, labels, strict=True):
         ax.imshow(Image.open(file), cmap="gray")
-        ax.set_title(titles[i] if titles else Path(file).stem, fontsize=7)
+        ax.set_title(label, fontsize=7)
         ax.set_xticks([])
         ax.set_yticks([])
     fig.tight_layout()

@@ -16,35 +16,8 @@ import scipy.io
 
 from lib.errors import InputError
 from lib.maps import check_map
-
-# File suffix and native size of each published map (METHOD.md, Data).
-MEASURE_FILES: dict[str, str] = {
-    "patch": "patchRate",
-    "dprime": "discr",
-    "spatial": "chainKDE",
-    "free": "freeFIX",
-    "saliency": "salFIX",
-    "object": "objFIX",
-}
-PUBLISHED_PC_FILE = "humanPC"
-NATIVE_SHAPES: dict[str, tuple[int, int]] = {
-    "patch": (250, 250),
-    "dprime": (251, 251),
-    "spatial": (251, 251),
-    "free": (251, 251),
-    "saliency": (251, 251),
-    "object": (251, 251),
-    "pc_published": (100, 100),
-}
-MEASURE_LABELS: dict[str, str] = {
-    "patch": "PATCH (patch ratings)",
-    "dprime": "D-PRIME (change sensitivity)",
-    "spatial": "SPATIAL (serial reproduction)",
-    "free": "FREE (free-viewing fixations)",
-    "saliency": "SALIENCY (saliency-search fixations)",
-    "object": "OBJECT (object-search fixations)",
-    "pc": "Human PC",
-}
+from lib.measures import MEASURE_FILES, NATIVE_SHAPES, PUBLISHED_PC_FILE
+from lib.trials import PROCEDURE_OF_MEASURE, TrialSettings, estimate_maps, load_trials
 
 
 @dataclass(frozen=True)
@@ -129,9 +102,6 @@ def build_human_maps(
 
     from lib.maps import resize_maps
     from lib.paths import ROOT
-
-    # Imported here: lib.trials takes the native sizes from this module.
-    from lib.trials import PROCEDURE_OF_MEASURE, TrialSettings, estimate_maps, load_trials
 
     root = ROOT if root is None else Path(root)
     if not image_ids:

@@ -59,7 +59,7 @@ COMPARE_PER_IMAGE = COMPARE_PEAKS  # r per map type, human map, image at the fit
 SMOOTHING_CURVES = COMPARE_PLOT  # mean r per map type, human map and sigma
 BOOTSTRAP = BOOTSTRAP_TABLE  # spread of the peak mean r over image resamples
 CONTROLS = COMPARE_SUMMARY  # r with the own images against shuffled images, ceilings
-LABELS = DATA / "labels.csv"  # provisional label set per image (see README, Recognition)
+LABELS = DATA / "labels.csv"  # provisional label set per image (see docs/recognition.md)
 RECOGNITION = DATA / "recognition"
 RECOGNITION_ANN_TABLE = RECOGNITION / "ann.csv"
 RECOGNITION_ANN_METRICS = METRICS / "recognition_ann.json"  # {mask_type: {"correct", "incorrect"}}
@@ -72,3 +72,5 @@ RESPONSES = DATA / "responses"  # where a lab puts recognition_human response fi
 # stats
 STATS = DATA / "stats"
 STATS_METRICS = METRICS / "stats.json"
+# The couple of dozen values `dvc exp show` displays (lib.headline); the only DVC metrics file.
+HEADLINE_METRICS = METRICS / "headline.json"

@@ -3,7 +3,9 @@
 `quarto render` is used where Quarto is installed. Where it is not (Quarto's binary cannot be
 installed on the project machines), each page is read as R Markdown by jupytext (a `.qmd`'s
 ```{python} chunks are R Markdown chunks), executed with nbclient and written to HTML by
-nbconvert, code hidden as the Quarto project's `echo: false` asks. Both write `report/_site/`.
+nbconvert, code hidden as the Quarto project's `echo: false` asks, and given the navigation bar
+`_quarto.yml` declares (`website.navbar`: the site title and one link per page, the current page
+marked). Both write `report/_site/`.
 
 Usage: python -m lib.report_render [report_dir] [--engine auto|quarto|fallback]
 """
@@ -11,9 +13,11 @@ Usage: python -m lib.report_render [report_dir] [--engine auto|quarto|fallback]
 from __future__ import annotations
 
 import argparse
+import html
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -33,8 +37,60 @@ def pages(report_dir: Path) -> list[Path]:
     return found
 
 
-def render_fallback(page: Path, out_dir: Path, timeout: int = 1200) -> Path:
-    """Execute one .qmd page without Quarto and write `<out_dir>/<page>.html`."""
+@dataclass(frozen=True)
+class NavLink:
+    text: str
+    page: str  # the .qmd file name the link points at; the HTML is `<stem>.html`
+
+    @property
+    def href(self) -> str:
+        return f"{Path(self.page).stem}.html"
+
+
+def site_navigation(report_dir: Path) -> tuple[str, list[NavLink]]:
+    """The site title and the navbar links `_quarto.yml` declares (`website.navbar.left`, then
+    `right`; an entry is a page name or `{href, text}`), those of the pages rendered. Without a
+    navbar: every page, its front matter title as the link text. InputError when a link names a
+    page that does not exist."""
+    report_dir = Path(report_dir)
+    config = yaml.safe_load((report_dir / "_quarto.yml").read_text()) or {}
+    website = config.get("website") or {}
+    navbar = website.get("navbar") or {}
+    entries = [*(navbar.get("left") or []), *(navbar.get("right") or [])]
+    links = []
+    for entry in entries:
+        href = entry if isinstance(entry, str) else entry.get("href")
+        if not href:
+            raise InputError(f"{report_dir / '_quarto.yml'}: navbar entry {entry!r} has no href")
+        if not (report_dir / href).is_file():
+            raise InputError(f"{report_dir / '_quarto.yml'}: navbar links to missing page {href}")
+        text = entry.get("text") if isinstance(entry, dict) else None
+        links.append(NavLink(text or _front_matter(report_dir / href).get("title", Path(href).stem), href))
+    rendered = pages(report_dir)
+    if not links:
+        links = [NavLink(_front_matter(p).get("title", p.stem), p.name) for p in rendered]
+    # A render of some pages only (project.render) must not link to pages it does not write.
+    names = {p.name for p in rendered}
+    return str(website.get("title", "")), [link for link in links if link.page in names]
+
+
+def _navbar_html(title: str, links: list[NavLink], current: str) -> str:
+    """A navbar like Quarto's: the site title, then the page links, the current one marked."""
+    items = []
+    for link in links:
+        here = ' aria-current="page" style="font-weight:bold;text-decoration:none"' if link.page == current else ""
+        items.append(f'<li style="display:inline;margin-right:1.2em"><a href="{html.escape(link.href)}"{here}>'
+                     f"{html.escape(link.text)}</a></li>")
+    heading = f'<span style="margin-right:2em;font-weight:bold">{html.escape(title)}</span>' if title else ""
+    return ('<nav class="navbar" aria-label="site" style="padding:0.6em 1em;border-bottom:1px solid #ccc;'
+            f'font-family:sans-serif">{heading}<ul style="display:inline;padding:0;margin:0">'
+            f'{"".join(items)}</ul></nav>')
+
+
+def render_fallback(page: Path, out_dir: Path, timeout: int = 1200,
+                    navigation: tuple[str, list[NavLink]] | None = None) -> Path:
+    """Execute one .qmd page without Quarto and write `<out_dir>/<page>.html`; `navigation`
+    (site title, links; see `site_navigation`) puts a navbar at the top of the page."""
     import jupytext
     import nbformat
     from nbclient import NotebookClient
@@ -63,10 +119,20 @@ def render_fallback(page: Path, out_dir: Path, timeout: int = 1200) -> Path:
         raise RuntimeError(f"{page}: a cell raised {errors[0]['ename']}: {errors[0]['evalue']}")
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nbformat.from_dict(notebook), resources={"metadata": {"name": title}})
+    if navigation is not None:
+        body = _insert_after_body_tag(body, _navbar_html(*navigation, current=page.name))
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{page.stem}.html"
     target.write_text(body)
     return target
+
+
+def _insert_after_body_tag(document: str, fragment: str) -> str:
+    start = document.find("<body")
+    end = document.find(">", start)
+    if start < 0 or end < 0:
+        raise RuntimeError("nbconvert wrote HTML without a <body> tag")
+    return document[: end + 1] + "\n" + fragment + document[end + 1 :]
 
 
 def _quarto_cells(cells: list, title: str) -> list:
@@ -120,11 +186,12 @@ def render(report_dir: Path = REPORT, engine: str = "auto") -> list[Path]:
     if engine == "quarto" or (engine == "auto" and shutil.which("quarto")):
         subprocess.run(["quarto", "render", str(report_dir)], check=True)
         return sorted(out_dir.glob("*.html"))
+    navigation = site_navigation(report_dir)  # checked before anything is removed or written
     shutil.rmtree(out_dir, ignore_errors=True)
     written = []
     for page in pages(report_dir):
         print(f"rendering {page.name} (fallback: jupytext + nbclient + nbconvert)", flush=True)
-        written.append(render_fallback(page, out_dir))
+        written.append(render_fallback(page, out_dir, navigation=navigation))
     return written
 
 

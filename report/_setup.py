@@ -52,7 +52,7 @@ def markdown_table(rows: list[dict], columns: dict[str, str]) -> Markdown:
 def label(human_map: str, article: bool = True) -> str:
     """`the Human PC` (or `Human PC` without the article, for tables and headings) or a measure's
     short name (PATCH, D-PRIME, ...)."""
-    from lib.human_maps import MEASURE_LABELS
+    from lib.measures import MEASURE_LABELS
 
     if human_map == "pc":
         return "the Human PC" if article else "Human PC"

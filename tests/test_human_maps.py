@@ -3,13 +3,8 @@ import pytest
 import scipy.io
 
 from lib.errors import InputError
-from lib.human_maps import (
-    MEASURE_FILES,
-    NATIVE_SHAPES,
-    build_human_maps,
-    load_mat_map,
-    map_file,
-)
+from lib.human_maps import build_human_maps, load_mat_map, map_file
+from lib.measures import MEASURE_FILES, NATIVE_SHAPES
 from lib.params import load_params
 from lib.paths import RAW_HUMAN_MAPS
 

@@ -109,7 +109,5 @@ def test_committed_metrics_have_the_promised_keys_and_match_the_code(study):
 
 @pytest.mark.data
 def test_pipeline_store_matches_a_fresh_computation(study):
-    if not HUMAN_MAPS.exists():
-        pytest.skip("run `dvc repro` first")
     maps, _ = study
     assert np.array_equal(read_dataset(HUMAN_MAPS)["maps"].values, maps)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lib.paths import HUMAN_MAPS, HUMAN_PC, REPORT, ROOT
+from lib.paths import REPORT, ROOT
 from lib.report_render import pages, render
 
 pytestmark = [pytest.mark.slow, pytest.mark.data]
@@ -60,15 +60,39 @@ def _check_page(browser, html: Path, screenshot: Path | None = None) -> dict:
     return {"images": len(images), "text": text}
 
 
+def _follow_navigation(browser, site: Path, start: str) -> list[str]:
+    """From `start`, click each navbar link in turn (back on `start` before each click): every
+    link must land on its page, and every page's navbar must link to the same pages, the page
+    itself marked current. Returns the page files reached."""
+    from selenium.webdriver.common.by import By
+
+    def nav_links():
+        return [(a.text, a.get_attribute("href")) for a in browser.find_elements(By.CSS_SELECTOR, "nav a")]
+
+    browser.get((site / start).resolve().as_uri())
+    links = nav_links()
+    assert links, f"{start}: no navigation links"
+    reached = []
+    for text, href in links:
+        browser.get((site / start).resolve().as_uri())
+        browser.find_element(By.LINK_TEXT, text).click()
+        assert browser.current_url == href, f"{start}: link {text!r} went to {browser.current_url}"
+        assert nav_links() == links, f"{href}: its navbar differs from {start}'s"
+        current = browser.find_elements(By.CSS_SELECTOR, 'nav a[aria-current="page"]')
+        assert [a.text for a in current] == [text]
+        reached.append(href.rsplit("/", 1)[-1])
+    return reached
+
+
 def test_project_report_renders_and_loads_in_chromium(browser):
-    if not (HUMAN_MAPS.exists() and HUMAN_PC.exists()):
-        pytest.skip("human maps not built: run `dvc repro human_pc`")
     written = render(REPORT, engine="fallback")  # raises if any cell raised
     assert [p.stem for p in written] == [p.stem for p in pages(REPORT)]
     seen = {html.stem: _check_page(browser, html) for html in written}
     assert seen["index"]["images"] >= 3  # the human maps page needs only the human stages
     for page in ("results", "masking", "statistics", "methods"):
         assert seen[page]["text"].strip(), page
+    # A reader who opens the index reaches every page from it.
+    assert sorted(_follow_navigation(browser, REPORT / "_site", "index.html")) == sorted(p.name for p in written)
 
 
 def _project_copy(root: Path) -> Path:
@@ -99,8 +123,6 @@ def _project_copy(root: Path) -> Path:
 
 
 def test_full_report_on_synthetic_outputs(browser, tmp_path):
-    if not (HUMAN_MAPS.exists() and HUMAN_PC.exists()):
-        pytest.skip("human maps not built: run `dvc repro human_pc`")
     root = _project_copy(tmp_path / "project")
     params = yaml.safe_load((root / "params.yaml").read_text())
     code = ("import sys; sys.path.insert(0, '.'); from tests_synthetic import write; "
@@ -114,6 +136,7 @@ def test_full_report_on_synthetic_outputs(browser, tmp_path):
     seen = {html.stem: _check_page(browser, html, tmp_path / f"{html.stem}.png")
             for html in sorted(site.glob("*.html"))}
     assert set(seen) == {"results", "masking", "sanity", "statistics", "methods"}
+    assert sorted(_follow_navigation(browser, site, "results.html")) == sorted(f"{p}.html" for p in seen)
     sanity = seen["sanity"]["text"]
     assert seen["sanity"]["images"] == 4  # two cascade curves, the cascade's maps, the plane
     assert "Methods passing on every network: GradCAM" in sanity and "failing on every network: GBP" in sanity

@@ -1,6 +1,9 @@
+import re
+
 import pytest
 
-from lib.report_render import pages, render_fallback
+from lib.errors import InputError
+from lib.report_render import pages, render, render_fallback, site_navigation
 
 PAGE = '''---
 title: "A test page"
@@ -63,3 +66,57 @@ def test_fallback_renders_the_same_bytes_twice(tmp_path):
     page.write_text(PAGE)
     first = render_fallback(page, tmp_path / "a").read_bytes()
     assert render_fallback(page, tmp_path / "b").read_bytes() == first
+
+
+QUARTO = """project:
+  type: website
+  render: [home.qmd, second.qmd, third.qmd]
+website:
+  title: "A site"
+  navbar:
+    left:
+      - href: home.qmd
+        text: Home page
+      - second.qmd
+      - href: third.qmd
+        text: Third
+      - href: unrendered.qmd
+        text: Not rendered
+"""
+
+
+def _site(tmp_path):
+    (tmp_path / "_quarto.yml").write_text(QUARTO)
+    for name, title in (("home", "Home"), ("second", "The second page"), ("third", "Third page"),
+                        ("unrendered", "Left out")):
+        (tmp_path / f"{name}.qmd").write_text(f'---\ntitle: "{title}"\n---\n\nText of {name}.\n')
+    return tmp_path
+
+
+def test_site_navigation_follows_the_quarto_navbar(tmp_path):
+    title, links = site_navigation(_site(tmp_path))
+    assert title == "A site"
+    # navbar order and texts; an entry without text takes its page's title; a page outside
+    # project.render is not linked (its HTML is never written)
+    assert [(link.text, link.href) for link in links] == [
+        ("Home page", "home.html"), ("The second page", "second.html"), ("Third", "third.html")]
+
+
+def test_site_navigation_names_a_missing_page(tmp_path):
+    _site(tmp_path)
+    (tmp_path / "third.qmd").unlink()
+    with pytest.raises(InputError, match="_quarto.yml.*third.qmd"):
+        site_navigation(tmp_path)
+
+
+def test_every_fallback_page_links_to_every_page(tmp_path):
+    written = render(_site(tmp_path), engine="fallback")
+    assert [p.name for p in written] == ["home.html", "second.html", "third.html"]
+    for page in written:
+        nav = page.read_text().split("<nav", 1)[1].split("</nav>", 1)[0]
+        hrefs = re.findall(r'<a href="([^"]+)"', nav)
+        assert hrefs == ["home.html", "second.html", "third.html"], page.name
+        assert all((page.parent / h).is_file() for h in hrefs)
+        current = re.findall(r'<a href="([^"]+)" aria-current="page"', nav)
+        assert current == [page.name]
+        assert "A site" in nav

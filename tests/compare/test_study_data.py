@@ -13,8 +13,6 @@ pytestmark = pytest.mark.data
 
 @pytest.fixture(scope="module")
 def targets():
-    if not (HUMAN_MAPS.exists() and HUMAN_PC.exists()):
-        pytest.skip("human maps not built (run `dvc repro human_pc`)")
     from lib.human_pc import load_human_targets
 
     return load_human_targets(HUMAN_MAPS, HUMAN_PC)

