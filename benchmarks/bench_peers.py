@@ -7,9 +7,11 @@
 Every method runs on the same network object, the same study images and the same targets (each
 image's top-1 class), with the extraction's own settings from params.yaml (batch sizes, layout,
 SGBP samples and noise) and the peers given the same batch size where they take one. The calls
-are interleaved within each repetition (ours, peer 1, peer 2, ours, ...) so that a neighbour's load
-on a shared machine falls on all of them alike; the median over repetitions is printed with the
-ratio peer time / our time (> 1: ours is faster).
+are interleaved within each repetition (ours, peer 1, peer 2, then rotated) so that a neighbour's
+load on a shared machine falls on all of them alike; the median over repetitions is printed with
+the ratio peer time / our time (> 1: ours is faster). The network is warmed up by the pass that
+picks the targets. Defaults (one image, three repetitions) keep the run to a few minutes on 2
+cores; Score-CAM, a forward pass per channel, is most of it.
 
 Where a peer computes the same map the maps are compared, so a speed-up cannot come from computing
 something else: GBP exactly on ReLU networks (captum guides `nn.ReLU` modules only, so on ReLU6
@@ -26,10 +28,13 @@ import argparse
 import os
 import statistics
 import time
+import warnings
 from collections.abc import Callable
 
 # pytorch-grad-cam's Score-CAM draws a tqdm bar per image; tqdm reads this at import.
 os.environ.setdefault("TQDM_DISABLE", "1")
+# captum warns on every call that it set requires_grad and hooks on ReLUs.
+warnings.filterwarnings("ignore", category=UserWarning, module="captum")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -117,15 +122,18 @@ def _contenders(method: str, model, layer_name: str, x, t, ids, o: ExtractOption
             cam = LayerGradCam(model, layer).attribute(x, target=t, relu_attributions=True)
             return LayerAttribution.interpolate(cam, size, interpolate_mode="bilinear")[:, 0]
 
+        # The loaded networks' weights are frozen: these two need an input that requires grad.
+        xg = x.detach().requires_grad_(True)
+
         def pgc_gc() -> torch.Tensor:
             with GradCAM(model, [layer]) as cam:
-                maps = cam(x, [ClassifierOutputTarget(c) for c in targets])
+                maps = cam(xg, [ClassifierOutputTarget(c) for c in targets])
             return torch.from_numpy(maps)
 
         def torchcam_gc() -> torch.Tensor:
             with TorchcamGradCAM(model, layer_name) as extractor:
                 with torch.enable_grad():
-                    scores = model(x)
+                    scores = model(xg)
                     cams = extractor(targets, scores)[0]
             return _upsampled(cams.detach(), size)
 
@@ -170,7 +178,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nets", nargs="+", default=["alexnet-R", "effnetlite0-I"])
     ap.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
-    ap.add_argument("--images", type=int, default=2, help="study images (the first of data.images)")
+    ap.add_argument("--images", type=int, default=1, help="study images (the first of data.images)")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
@@ -192,15 +200,18 @@ def main() -> None:
         for method in args.methods:
             fns, check = _contenders(method, model, loaded.target_layer, x, t, ids, options,
                                      loaded.arch)  # fmt: skip
-            maps = {name: fn() for name, fn in fns.items()}  # warm-up, and the maps compared
+            names = list(fns)
+            maps: dict[str, torch.Tensor] = {}
             times: dict[str, list[float]] = {name: [] for name in fns}
-            for _ in range(args.reps):
-                for name, fn in fns.items():
+            for rep in range(args.reps):
+                # The order rotates, so no contender is always the first after a model change.
+                for name in names[rep % len(names):] + names[: rep % len(names)]:
                     start = time.perf_counter()
-                    fn()
+                    out = fns[name]()
                     if args.device.startswith("cuda"):
                         torch.cuda.synchronize()
                     times[name].append(time.perf_counter() - start)
+                    maps.setdefault(name, out)
             med = {name: statistics.median(ts) for name, ts in times.items()}
             print(f"{net:14s} {method:8s} ours {med['ours']:7.2f} s")
             for name in fns:

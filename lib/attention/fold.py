@@ -17,6 +17,7 @@ fuser (torch.fx) inlines the blocks whose names the CAM methods hook.
 from __future__ import annotations
 
 import copy
+import weakref
 
 import torch
 from torch import nn
@@ -26,6 +27,11 @@ __all__ = ["folded", "conv_bn_pairs"]
 
 # Folded logits must agree with the original's to this fraction of their largest magnitude.
 _RTOL = 1e-4
+
+# Per network, the pairs found to fold and checked, keyed by its modules' identities: which pairs
+# fold depends on the structure and forward code, not on the weights, so a later call (the next
+# image, the next randomisation step) folds the current weights without tracing again.
+_CHECKED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def conv_bn_pairs(model: nn.Module, probe: torch.Tensor) -> list[tuple[str, str]]:
@@ -87,12 +93,28 @@ def _set(model: nn.Module, name: str, module: nn.Module) -> None:
 
 def folded(model: nn.Module, probe: torch.Tensor) -> nn.Module:
     """A copy of `model` (eval mode) with every conv -> batch-norm pair folded, checked on
-    `probe` (a batch of real inputs); `model` itself when no pair folds or the check fails."""
+    `probe` (a batch of real inputs) the first time a network is seen; `model` itself when no
+    pair folds or the check fails."""
     if model.training:
         raise ValueError("model must be in eval mode (call model.eval())")
+    structure = tuple(id(m) for m in model.modules())
+    known = _CHECKED.get(model)
+    if known is not None and known[0] == structure:
+        return _fold(model, known[1]) if known[1] else model
     pairs, want = _trace(model, probe)
     if not pairs or not isinstance(want, torch.Tensor):
+        _CHECKED[model] = (structure, [])
         return model
+    copied = _fold(model, pairs)
+    with torch.no_grad():
+        want, got = want.float(), copied(probe).float()
+    ok = want.shape == got.shape and bool((got - want).abs().max() <= _RTOL * want.abs().max())
+    _CHECKED[model] = (structure, pairs if ok else [])
+    return copied if ok else model
+
+
+def _fold(model: nn.Module, pairs: list[tuple[str, str]]) -> nn.Module:
+    """A deep copy of `model` with the given conv -> batch-norm pairs folded."""
     copied = copy.deepcopy(model)
     for conv_name, bn_name in pairs:
         bn = copied.get_submodule(bn_name)
@@ -110,8 +132,4 @@ def folded(model: nn.Module, probe: torch.Tensor) -> nn.Module:
         copied.to(memory_format=torch.channels_last)  # keep the caller's layout
     for p in copied.parameters():
         p.requires_grad_(False)  # only input gradients are ever taken through the copy
-    with torch.no_grad():
-        want, got = want.float(), copied(probe).float()
-    if want.shape != got.shape or not (got - want).abs().max() <= _RTOL * want.abs().max():
-        return model
     return copied

@@ -79,6 +79,19 @@ def test_gbp_through_the_folded_copy_equals_gbp_through_the_network(images, monk
     assert torch.allclose(fast, reference, rtol=1e-4, atol=1e-6 * float(reference.abs().max()))
 
 
+def test_a_later_call_folds_the_current_weights(images):
+    # The checked pairs are remembered per network; the weights are read at every call (the
+    # randomisation cascade re-initialises layers in place between calls).
+    torch.manual_seed(0)
+    model = _randomise_bn(_Net())
+    folded(model, images[:1])
+    with torch.no_grad():
+        model.bn2.running_mean.add_(3.0)
+        model.conv1.weight.mul_(-2.0)
+        want, got = model(images), folded(model, images[:1])(images)
+    assert torch.allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
 def test_train_mode_is_refused(images):
     with pytest.raises(ValueError, match="eval mode"):
         folded(_Net().train(), images[:1])
