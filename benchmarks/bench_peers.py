@@ -58,6 +58,7 @@ def _pearson(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def _rel_diff(a: torch.Tensor, b: torch.Tensor) -> float:
+    a, b = a.detach(), b.detach()
     return float((a - b).abs().max() / b.abs().max().clamp_min(1e-30))
 
 
@@ -168,7 +169,10 @@ def _contenders(method: str, model, layer_name: str, x, t, ids, o: ExtractOption
 
 def _agreement(kind: str, ours: torch.Tensor, peer: torch.Tensor) -> str:
     if kind == "exact":
-        return f"max rel diff {_rel_diff(peer, ours):.1e}"
+        diff = _rel_diff(peer, ours)
+        # captum guides nn.ReLU modules only: through ReLU6/SiLU it is the plain gradient.
+        note = "  DIFFERENT MAP (the peer does not guide this network's activations)"
+        return f"max rel diff {diff:.1e}" + (note if diff > 1e-3 else "")
     if kind == "r":
         return f"map r {_pearson(ours, peer):.4f}"
     return "different map (timed only)"
