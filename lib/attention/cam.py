@@ -19,6 +19,8 @@ import torch.nn.functional as F
 from captum.attr import LayerAttribution, LayerGradCam
 from torch import nn
 
+from lib.attention.fold import folded
+
 __all__ = ["grad_cam", "score_cam", "cameras", "CAMERAS_RESOLUTIONS"]
 
 # The study's code used 224 to 924 px in steps of 100 (the paper's text names 100, 224 and 1000).
@@ -57,6 +59,7 @@ def score_cam(
     *,
     layer: nn.Module | str,
     batch_size: int = 64,
+    autocast: torch.dtype | None = None,
 ) -> torch.Tensor:
     """Score-CAM maps (N, H, W) for `images` (N, C, H, W) and `targets` (N,) at `layer`.
 
@@ -65,7 +68,9 @@ def score_cam(
     probability of the target class for that masked input; the map is the ReLU of the weighted sum
     of the upsampled (not normalised) activation maps. A constant channel has no min-max
     normalisation: it gets weight 0. The masked inputs of all images and channels go through the
-    model `batch_size` at a time.
+    model `batch_size` at a time, with batch norm folded into the convolutions
+    (lib.attention.fold) and, with `autocast` (e.g. torch.bfloat16), under torch.autocast in that
+    dtype: the weights are forward-only probabilities, the part of Score-CAM that costs.
 
     Written here rather than taken from torchcam or pytorch-grad-cam: those weight each channel by a
     softmax over channels of the target's logits, a different map from the original Score-CAM
@@ -79,7 +84,7 @@ def score_cam(
     size = tuple(images.shape[-2:])
     with torch.no_grad():
         acts = _layer_output(model, layer, images)
-        weights = _score_cam_weights(model, images, targets, acts, int(batch_size))
+        weights = _score_cam_weights(model, images, targets, acts, int(batch_size), autocast)
         # Upsampled once more per image rather than kept from the masked passes: K x H x W floats
         # per image is cheap to recompute and would be large to hold for a whole batch.
         maps = [
@@ -163,6 +168,7 @@ def _score_cam_weights(
     targets: torch.Tensor,
     acts: torch.Tensor,
     batch_size: int,
+    autocast: torch.dtype | None = None,
 ) -> torch.Tensor:
     """Score-CAM channel weights (N, K): softmax probability of each image's target class for the
     input masked by each min-max normalised, upsampled activation map; 0 for constant channels.
@@ -179,6 +185,8 @@ def _score_cam_weights(
     varies = flat.amax(-1) > flat.amin(-1)
     pairs = varies.nonzero()
     fmt = _memory_format(images)
+    # Logits only from here on (no hooks), so a folded copy of the network serves.
+    runner = folded(model, images[:1]) if pairs.shape[0] else model
     for start in range(0, pairs.shape[0], batch_size):
         n_idx, k_idx = pairs[start : start + batch_size].unbind(1)
         up = _upsample(acts[n_idx, k_idx][:, None], size)
@@ -187,10 +195,17 @@ def _score_cam_weights(
         ok = rng > 0  # a downsampled map can still come out flat
         mask = (up - lo) / torch.where(ok, rng, torch.ones_like(rng))
         masked = (images[n_idx] * mask).contiguous(memory_format=fmt)
-        probs = torch.softmax(model(masked).float(), dim=1)
+        with torch.inference_mode(), _autocast(masked.device, autocast):
+            logits = runner(masked)
+        probs = torch.softmax(logits.float(), dim=1)
         p = probs.gather(1, targets[n_idx][:, None])[:, 0]
         weights[n_idx, k_idx] = torch.where(ok.flatten(), p, torch.zeros_like(p))
     return weights
+
+
+def _autocast(device: torch.device, dtype: torch.dtype | None) -> torch.autocast:
+    """torch.autocast in `dtype` on the device's kind; a disabled one for None."""
+    return torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
 
 
 @contextmanager

@@ -39,6 +39,7 @@ class ExtractOptions:
     sgbp_noise_frac: float = 0.10
     sgbp_noise_rule: str = "paper"  # paper | study-code (lib.attention.extract.sgbp_noise_rule)
     score_cam_batch_size: int = 64
+    score_cam_autocast: str = "none"  # none | bfloat16 | float16: dtype of the masked passes
     cameras_resolutions: tuple[int, ...] = (224, 324, 424, 524, 624, 724, 824, 924)
     seed: int = 0
     extra: dict = field(default_factory=dict)  # anything else worth recording (normalisation)
@@ -60,6 +61,7 @@ class ExtractOptions:
             sgbp_noise_frac=get(params, f"{p}.sgbp.noise_frac", float),
             sgbp_noise_rule=get(params, f"{p}.sgbp.noise_rule", str),
             score_cam_batch_size=per_device(params, f"{p}.score_cam_batch_size", device, int),
+            score_cam_autocast=per_device(params, f"{p}.score_cam_autocast", device, str),
             cameras_resolutions=tuple(get(params, f"{p}.cameras_resolutions", list)),
             seed=get(params, "data.seed", int),
             extra={"normalisation": get(params, f"{p}.normalisation", str)},
@@ -73,6 +75,17 @@ def resolve_device(name: str) -> str:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise InputError(f"params.yaml: extract_attention.device is {name!r} but CUDA is absent")
     return name
+
+
+AUTOCAST_DTYPES = {"none": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def autocast_dtype(name: str) -> torch.dtype | None:
+    """The torch dtype of params `extract_attention.score_cam_autocast` (None for `none`)."""
+    if name not in AUTOCAST_DTYPES:
+        raise InputError(f"params.yaml: extract_attention.score_cam_autocast must be one of "
+                         f"{list(AUTOCAST_DTYPES)}, got {name!r}")
+    return AUTOCAST_DTYPES[name]
 
 
 SGBP_NOISE_RULES = ("paper", "study-code")
@@ -146,7 +159,8 @@ def _run(
     if method == "GradCAM":
         return grad_cam(model, x, t, layer=layer)
     if method == "ScoreCAM":
-        return score_cam(model, x, t, layer=layer, batch_size=o.score_cam_batch_size)
+        return score_cam(model, x, t, layer=layer, batch_size=o.score_cam_batch_size,
+                         autocast=autocast_dtype(o.score_cam_autocast))  # fmt: skip
     if method == "CAMERAS":
         return cameras(model, x, t, layer=layer, resolutions=o.cameras_resolutions)
     raise InputError(f"params.yaml: unknown method {method!r}; known: {list(METHODS)}")
@@ -173,6 +187,7 @@ def extract(
     `targets` (N,) replaces the top-1 classes as the classes explained (cascading randomisation
     explains the trained network's classes); top1 still records the network's own prediction.
     """
+    autocast_dtype(options.score_cam_autocast)  # a bad value fails before any work
     unknown = [m for m in options.methods if m not in METHODS]
     if unknown:
         raise InputError(f"params.yaml: unknown methods {unknown}; known: {list(METHODS)}")
