@@ -127,3 +127,19 @@ def test_bad_settings_name_the_key():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert benchmark.check_settings(SETTINGS) == SETTINGS
+
+
+def test_an_image_agnostic_map_has_mean_shuffled_auc_exactly_half(case):
+    """The same map on every image (centre bias): its shuffled AUC averaged over images is 1/2
+    exactly, for any scores: with H the pairwise win matrix (H + H' = 1), sum_n q_n' H (Q - q_n)
+    = Q' H Q - sum_n q_n' H q_n = N^2 / 2 - N / 2."""
+    _maps, targets, _fit, _scores = case
+    centre = np.broadcast_to(saliency_metrics.centre_bias(16, 0.2), (len(IMAGES), 16, 16))
+    maps = xr.DataArray(centre[None], dims=("map_type", "image", "y", "x"),
+                        coords={"map_type": ["center-bias"], "image": IMAGES})
+    sigma = xr.DataArray(np.zeros((1, 3)), dims=("map_type", "human_map"),
+                         coords={"map_type": ["center-bias"], "human_map": ["free", "patch", "pc"]})
+    scores = benchmark.per_image_scores(maps, targets, sigma, FIXATION, SETTINGS)
+    cell = scores.sel(map_type="center-bias", human_map="free")
+    assert float(cell.sel(metric="sAUC").mean()) == pytest.approx(0.5, abs=1e-12)
+    assert not np.allclose(cell.sel(metric="sAUC").values, 0.5)  # per image it varies
