@@ -96,8 +96,8 @@ def per_image_scores(
             for k in (k for k in ks if k in fix):
                 m, h = blurred[0], human_values[k]
                 out[t, k, 3] = sm.nss(m, h)
-                out[t, k, 4] = sm.auc_judd(m, h)
-                out[t, k, 5] = sm.weighted_auc(m.reshape(n_images, -1), densities[k], negatives[k])
+                # AUC-Judd (negatives: every pixel alike) and shuffled AUC share one sort of the maps
+                out[t, k, 4:6] = sm.weighted_aucs(m.reshape(n_images, -1), densities[k], [1.0, negatives[k]])
                 out[t, k, 6] = sm.information_gain(m, h, baseline, settings["ig_eps"])
     return xr.DataArray(
         out, dims=("map_type", "human_map", "metric", "image"),

@@ -92,19 +92,19 @@ def weighted_auc(scores: np.ndarray, positive: np.ndarray, negative: np.ndarray)
     computed over all thresholds (pysaliency's general_roc); ties are resolved exactly, so a
     constant map scores 0.5.
     """
-    scores, positive, negative = np.broadcast_arrays(
-        np.asarray(scores, dtype=np.float64),
-        np.asarray(positive, dtype=np.float64),
-        np.asarray(negative, dtype=np.float64),
-    )
-    lead, n = scores.shape[:-1], scores.shape[-1]
-    scores, positive, negative = (a.reshape(-1, n) for a in (scores, positive, negative))
+    return weighted_aucs(scores, positive, [negative])[0]
+
+
+def weighted_aucs(scores: np.ndarray, positive: np.ndarray, negatives: list) -> np.ndarray:
+    """`weighted_auc` for several negative distributions at once (len(negatives), ...): the maps
+    are sorted once, which is most of the cost (AUC-Judd and shuffled AUC share it)."""
+    arrays = np.broadcast_arrays(np.asarray(scores, dtype=np.float64), np.asarray(positive, dtype=np.float64),
+                                 *(np.asarray(n, dtype=np.float64) for n in negatives))
+    lead, n = arrays[0].shape[:-1], arrays[0].shape[-1]
+    scores, positive, *negatives = (a.reshape(-1, n) for a in arrays)
     order = np.argsort(scores, axis=-1, kind="stable")
     s = np.take_along_axis(scores, order, axis=-1)
     pos = np.take_along_axis(positive, order, axis=-1)
-    neg = np.take_along_axis(negative, order, axis=-1)
-    cum = np.cumsum(neg, axis=-1)
-    before = cum - neg
     # Each pixel's tie group [first, last] in sorted order: negatives strictly below count 1,
     # those tied with it count 1/2.
     index = np.broadcast_to(np.arange(n), s.shape)
@@ -114,12 +114,16 @@ def weighted_auc(scores: np.ndarray, positive: np.ndarray, negative: np.ndarray)
     ends = np.ones(s.shape, dtype=bool)
     ends[:, :-1] = new[:, 1:]
     last = np.minimum.accumulate(np.where(ends, index, n - 1)[:, ::-1], axis=-1)[:, ::-1]
-    below = np.take_along_axis(before, first, axis=-1)
-    tied = np.take_along_axis(cum, last, axis=-1) - below
-    with np.errstate(invalid="ignore", divide="ignore"):
-        credit = (below + 0.5 * tied) / cum[:, -1:]
-        auc = (pos * credit).sum(axis=-1) / pos.sum(axis=-1)
-    return auc.reshape(lead)
+    out = []
+    for negative in negatives:
+        neg = np.take_along_axis(negative, order, axis=-1)
+        cum = np.cumsum(neg, axis=-1)
+        below = np.take_along_axis(cum - neg, first, axis=-1)
+        tied = np.take_along_axis(cum, last, axis=-1) - below
+        with np.errstate(invalid="ignore", divide="ignore"):
+            credit = (below + 0.5 * tied) / cum[:, -1:]
+            out.append(((pos * credit).sum(axis=-1) / pos.sum(axis=-1)).reshape(lead))
+    return np.stack(out)
 
 
 def auc_judd(maps: np.ndarray, density: np.ndarray) -> np.ndarray:
