@@ -64,14 +64,48 @@ def _negative_densities(density: np.ndarray) -> np.ndarray:
     return (total - density) / (len(density) - 1)
 
 
+def fixation_histograms(sources: dict, fixation_measures: list[str], images: list[str], grid: int,
+                        root=None) -> dict[str, np.ndarray]:
+    """{measure: (N, grid, grid) fixation counts} for each fixation measure whose
+    `estimate_human.sources` entry is a raw-trial file (a path from the repository root; the
+    `fixations` schema, rows of that `task`): the real fixations the fixation metrics then use
+    instead of the density map. A fixation at image px (x, y) counts in the grid pixel covering it
+    (pixel j covers [j, j+1) * 405 / grid, as lib.trials._grid lays maps over the image)."""
+    from lib.paths import ROOT
+    from lib.trials.schemas import IMAGE_SIZE, load_trials
+
+    out: dict[str, np.ndarray] = {}
+    loaded: dict[str, pd.DataFrame] = {}
+    for measure in fixation_measures:
+        source = sources.get(measure, "published")
+        if source == "published":
+            continue
+        if source not in loaded:
+            loaded[source] = load_trials((root or ROOT) / source, "fixations", images).frame
+        frame = loaded[source]
+        frame = frame[frame["task"] == measure]
+        counts = np.zeros((len(images), grid, grid))
+        for n, image in enumerate(images):
+            rows = frame[frame["image"] == image]
+            ys, xs = ((np.clip(np.floor(rows[c].to_numpy(dtype=float) * grid / IMAGE_SIZE), 0, grid - 1))
+                      for c in ("y", "x"))
+            counts[n] = sm.fixation_histogram(ys, xs, (grid, grid))
+        out[measure] = counts
+    return out
+
+
 def per_image_scores(
-    maps: xr.DataArray, targets: xr.DataArray, sigma: xr.DataArray, fixation_measures: list[str], settings: dict
+    maps: xr.DataArray, targets: xr.DataArray, sigma: xr.DataArray, fixation_measures: list[str], settings: dict,
+    fixations: dict[str, np.ndarray] | None = None,
 ) -> xr.DataArray:
     """Every metric per (map_type, human_map, image): maps (map_type, image, y, x) blurred at
     sigma (map_type, human_map), the fitted sigma, against targets (human_map, image, y, x).
     Fixation metrics are NaN for human maps not in `fixation_measures`; any other NaN is a metric
-    undefined for that map (the caller excludes it). Each map type is blurred once per distinct
-    fitted sigma, and all its human maps at that sigma are scored in one vectorised call."""
+    undefined for that map (the caller excludes it). `fixations` ({measure: (N, y, x) counts},
+    `fixation_histograms`) replaces a measure's density in the fixation metrics by its real
+    fixations (the sampled metrics exactly); an image without fixations gets NaN there. Each map
+    type is blurred once per distinct fitted sigma, and all its human maps at that sigma are
+    scored in one vectorised call."""
     maps = maps.transpose("map_type", "image", "y", "x")
     targets = targets.transpose("human_map", "image", "y", "x")
     human = [str(h) for h in targets["human_map"].values]
@@ -81,8 +115,12 @@ def per_image_scores(
         raise InputError("benchmark: need at least two images (shuffled AUC draws from the others)")
     fix = [k for k, h in enumerate(human) if h in fixation_measures]
     human_values = targets.values
-    densities = sm.to_density(human_values)  # (K, N, P)
-    negatives = {k: _negative_densities(densities[k]) for k in fix}
+    fixations = fixations or {}
+    # What the fixation metrics draw fixations from: real fixations where given, else the density map.
+    positives = {k: np.asarray(fixations[human[k]], dtype=np.float64) if human[k] in fixations else human_values[k]
+                 for k in fix}
+    densities = {k: sm.to_density(positives[k]) for k in fix}  # (N, P)
+    negatives = {k: _negative_densities(np.nan_to_num(densities[k])) for k in fix}
     baseline = sm.centre_bias(grid, settings["centre_bias_sigma_frac"])
     out = np.full((maps.sizes["map_type"], len(human), len(METRICS), n_images), np.nan)
     for t in range(maps.sizes["map_type"]):
@@ -94,7 +132,7 @@ def per_image_scores(
             out[t, ks, 1] = sm.sim(blurred, human_values[ks])
             out[t, ks, 2] = sm.kl_divergence(blurred, human_values[ks], settings["kl_eps"])
             for k in (k for k in ks if k in fix):
-                m, h = blurred[0], human_values[k]
+                m, h = blurred[0], positives[k]
                 out[t, k, 3] = sm.nss(m, h)
                 # AUC-Judd (negatives: every pixel alike) and shuffled AUC share one sort of the maps
                 out[t, k, 4:6] = sm.weighted_aucs(m.reshape(n_images, -1), densities[k], [1.0, negatives[k]])
@@ -206,10 +244,11 @@ def maps_md5(targets: xr.DataArray) -> str:
 
 
 def record(params: dict, targets: xr.DataArray, weights: dict[str, str], excluded: list[dict],
-           board: pd.DataFrame) -> dict:
+           board: pd.DataFrame, fixations: dict[str, np.ndarray] | None = None) -> dict:
     """benchmark.json: the version, the md5 of the human maps, the score-affecting params, the
-    weights SHA-256 per model, the excluded entries, and the best trained map type's row (what
-    `dvc exp show` displays)."""
+    weights SHA-256 per model, the excluded entries, which fixation measures were scored on real
+    fixations (with their count), and the best trained map type's row (what `dvc exp show`
+    displays)."""
     from lib.params import get
 
     chosen = {}
@@ -224,7 +263,8 @@ def record(params: dict, targets: xr.DataArray, weights: dict[str, str], exclude
         row = models.iloc[0]
         best = {k: (None if pd.isna(v) else (v if isinstance(v, str) else float(v))) for k, v in row.items()}
     return {"version": VERSION, "human_maps_md5": maps_md5(targets), "params": chosen,
-            "weights_sha256": dict(sorted(weights.items())), "excluded": excluded, "best": best}
+            "weights_sha256": dict(sorted(weights.items())), "excluded": excluded,
+            "real_fixations": {m: int(c.sum()) for m, c in sorted((fixations or {}).items())}, "best": best}
 
 
 def comparable(a: dict, b: dict) -> list[str]:

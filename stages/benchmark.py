@@ -16,11 +16,14 @@ def main() -> None:
     fixation = get(params, "human_pc.fixation_measures", list)
     pc_id = get(params, "data.human_pc", str)
     targets = load_human_targets(paths.HUMAN_MAPS, paths.HUMAN_PC, pc_id=pc_id)
+    images = [str(i) for i in targets["image"].values]
     curves = read_dataset(paths.COMPARE_CURVES)
     stores = store_paths(get(params, "extract_attention.models", list))
-    maps, _ = load_map_types(stores, [str(i) for i in targets["image"].values], grid=targets.sizes["y"])
+    maps, _ = load_map_types(stores, images, grid=targets.sizes["y"])
     maps = maps.sel(map_type=curves["map_type"].values)  # fit_smoothing's usable map types
-    per_image = benchmark.per_image_scores(maps, targets, curves["peak_sigma"], fixation, settings)
+    fixations = benchmark.fixation_histograms(get(params, "estimate_human.sources", dict), fixation, images,
+                                              targets.sizes["y"])
+    per_image = benchmark.per_image_scores(maps, targets, curves["peak_sigma"], fixation, settings, fixations)
     scores, excluded = benchmark.summarise(per_image, fixation, get(params, "bootstrap.n", int),
                                            get(params, "bootstrap.seed", int), settings["interval"])
     board = benchmark.leaderboard(
@@ -32,7 +35,7 @@ def main() -> None:
                for name, attrs in outputs.store_attrs().items() if name in models}
     tables.write_outputs(
         {paths.BENCHMARK_SCORES: scores, paths.BENCHMARK_LEADERBOARD: board},
-        {paths.BENCHMARK_RECORD: benchmark.record(params, targets, weights, excluded, board)},
+        {paths.BENCHMARK_RECORD: benchmark.record(params, targets, weights, excluded, board, fixations)},
     )
     print(f"benchmark v{benchmark.VERSION}: {maps.sizes['map_type']} map types x {targets.sizes['human_map']} "
           f"human maps, {len(scores)} scores; excluded {len(excluded)}")

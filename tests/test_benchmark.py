@@ -143,3 +143,34 @@ def test_an_image_agnostic_map_has_mean_shuffled_auc_exactly_half(case):
     cell = scores.sel(map_type="center-bias", human_map="free")
     assert float(cell.sel(metric="sAUC").mean()) == pytest.approx(0.5, abs=1e-12)
     assert not np.allclose(cell.sel(metric="sAUC").values, 0.5)  # per image it varies
+
+
+def test_real_fixations_give_the_sampled_fixation_metrics(case, tmp_path):
+    """Fixation trials configured for FREE: the histogram holds exactly the rows of that task,
+    NSS is the mean z-scored map at those fixations, and an image without fixations is excluded."""
+    maps, targets, fit, _scores = case
+    rows = pd.DataFrame({
+        "image": ["img1", "img1", "img1", "img2", "img3", "img1"],
+        "participant": ["p1"] * 6,
+        "task": ["free", "free", "free", "free", "free", "saliency"],
+        "x": [0.0, 404.9, 200.0, 100.0, 300.0, 50.0],
+        "y": [404.9, 0.0, 200.0, 100.0, 300.0, 50.0],
+    })
+    rows.to_csv(tmp_path / "fixations.csv", index=False)
+    hist = benchmark.fixation_histograms({"free": "fixations.csv"}, FIXATION, IMAGES, 16, root=tmp_path)
+    assert set(hist) == {"free"} and hist["free"].sum() == 5  # the saliency row is not FREE's
+    assert hist["free"][0, 15, 0] == 1 and hist["free"][0, 0, 15] == 1 and hist["free"][0, 7, 7] == 1
+    assert hist["free"][3].sum() == 0  # img4 has none
+    scores = benchmark.per_image_scores(maps, targets, fit["peak_sigma"], FIXATION, SETTINGS, hist)
+    t = "net-GBP-I"
+    sigma = float(fit["peak_sigma"].sel(map_type=t, human_map="free"))
+    blurred = blur_maps(maps.sel(map_type=t).values[0], sigma)
+    z = (blurred - blurred.mean()) / blurred.std()
+    assert float(scores.sel(map_type=t, human_map="free", metric="NSS", image="img1")) == pytest.approx(
+        (z[15, 0] + z[0, 15] + z[7, 7]) / 3, abs=1e-12)
+    assert np.isnan(scores.sel(human_map="free", metric="NSS", image="img4")).all()
+    # the density-based metrics do not change
+    np.testing.assert_allclose(scores.sel(metric="CC"), _scores.sel(metric="CC"), atol=0)
+    with pytest.warns(ExcludedMapTypeWarning, match="undefined for 1 image"):
+        table, excluded = benchmark.summarise(scores, FIXATION, 50, 0, 0.95)
+    assert {(e["metric"], tuple(e["images"])) for e in excluded} == {(m, ("img4",)) for m in benchmark.FIXATION_METRICS}
