@@ -72,7 +72,6 @@ def fixation_histograms(sources: dict, fixation_measures: list[str], images: lis
     instead of the density map. A fixation at image px (x, y) counts in the grid pixel covering it
     (pixel j covers [j, j+1) * 405 / grid, as lib.trials._grid lays maps over the image)."""
     from lib.paths import ROOT
-    from lib.trials.schemas import IMAGE_SIZE, load_trials
 
     out: dict[str, np.ndarray] = {}
     loaded: dict[str, pd.DataFrame] = {}
@@ -80,6 +79,8 @@ def fixation_histograms(sources: dict, fixation_measures: list[str], images: lis
         source = sources.get(measure, "published")
         if source == "published":
             continue
+        from lib.trials.schemas import IMAGE_SIZE, load_trials  # seconds to import; only when trials are used
+
         if source not in loaded:
             loaded[source] = load_trials((root or ROOT) / source, "fixations", images).frame
         frame = loaded[source]
