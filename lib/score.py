@@ -5,8 +5,10 @@ with other runs), then return its leaderboard rows, one per attention method."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -38,7 +40,8 @@ def exp_run_command(model_id: str, models: Sequence[str]) -> list[str]:
     experiment only, named after the model, reproducing the benchmark stage and its upstream."""
     zoo = list(models) + ([] if model_id in models else [model_id])
     listed = yaml.safe_dump(zoo, default_flow_style=True, width=10_000).strip()
-    return ["dvc", "exp", "run", "-n", experiment_name(model_id), "-S", f"extract_attention.models={listed}", TARGET]
+    return [sys.executable, "-m", "dvc", "exp", "run", "-n", experiment_name(model_id),
+            "-S", f"extract_attention.models={listed}", TARGET]
 
 
 def model_rows(board: pd.DataFrame, map_types: Sequence[str]) -> pd.DataFrame:
@@ -59,8 +62,10 @@ def score_model(model_id: str, params: dict, run: Callable[..., subprocess.Compl
 
     check_model(model_id, paths.ROOT / get(params, "extract_attention.weights_dir", str))
     command = exp_run_command(model_id, get(params, "extract_attention.models", list))
-    print("+ " + " ".join(command), flush=True)
-    if run(command, cwd=paths.ROOT).returncode != 0:
+    print("+ dvc " + " ".join(command[3:]), flush=True)
+    # The stages' commands call `python`: make it this interpreter's, as the Makefile does.
+    env = os.environ | {"PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    if run(command, cwd=paths.ROOT, env=env).returncode != 0:
         raise InputError(f"score: `{' '.join(command)}` failed (its output above says why)")
     board = read_table(paths.BENCHMARK_LEADERBOARD, ("map_type", "role", "r"))
     if board is None:

@@ -43,7 +43,7 @@ def test_random_weights_need_nothing(no_caches):
 
 def test_experiment_adds_the_model_once_and_is_named_after_it():
     command = score.exp_run_command("timm.convnext_tiny.fb_in1k-I", ["alexnet-R"])
-    assert command[:3] == ["dvc", "exp", "run"] and command[-1] == score.TARGET
+    assert command[1:5] == ["-m", "dvc", "exp", "run"] and command[-1] == score.TARGET
     name = command[command.index("-n") + 1]
     assert name == "score-timm-convnext_tiny-fb_in1k-I"
     key, _, value = command[command.index("-S") + 1].partition("=")
@@ -55,7 +55,7 @@ def test_experiment_adds_the_model_once_and_is_named_after_it():
 
 def test_a_failed_experiment_is_an_error_and_nothing_is_read(monkeypatch):
     params = {"extract_attention": {"weights_dir": "weights", "models": ["alexnet-R"]}}
-    failed = lambda command, cwd: subprocess.CompletedProcess(command, 1)  # noqa: E731
+    failed = lambda command, cwd, env: subprocess.CompletedProcess(command, 1)  # noqa: E731
     with pytest.raises(InputError, match="failed"):
         score.score_model("effnetlite1-R", params, run=failed)
 
