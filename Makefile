@@ -49,3 +49,10 @@ report: venv
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Put one model on the benchmark as a kept DVC experiment named after it, then print its
+# leaderboard rows: make score MODEL=timm.convnext_tiny.fb_in1k-I (docs/benchmark.md).
+.PHONY: score
+score: data
+	@test -n "$(MODEL)" || { echo "usage: make score MODEL=<model id> (e.g. effnetlite1-R)"; exit 2; }
+	$(PY) -m stages.score $(MODEL)

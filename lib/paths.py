@@ -69,6 +69,12 @@ RECOGNITION_HUMAN = RECOGNITION / "human"  # experiment design: stimuli/, trials
 RECOGNITION_DPRIME = RECOGNITION_HUMAN / "dprime.csv"  # only when human responses were analysed
 RESPONSES = DATA / "responses"  # where a lab puts recognition_human response files
 
+# benchmark (lib.benchmark): the standard saliency metrics, versioned, and the leaderboard rows
+BENCHMARK = DATA / "benchmark"
+BENCHMARK_SCORES = BENCHMARK / "scores.csv"  # map_type, role, human_map, metric, value, lo, hi
+BENCHMARK_RECORD = BENCHMARK / "benchmark.json"  # version, human maps md5, params, weights
+BENCHMARK_LEADERBOARD = BENCHMARK / "leaderboard.csv"  # one row per map type (Human PC)
+
 # stats
 STATS = DATA / "stats"
 STATS_METRICS = METRICS / "stats.json"

@@ -113,6 +113,38 @@ def write(root: Path, images: list[str], seed: int = 0) -> None:
     write_dataset(_store(rng, list(BASELINES), list(BASELINES), images, {"model_id": "baselines"}),
                   root / "data/attention/baselines.zarr")
     _cascade(rng, root, images)
+    _benchmark(rng, root, types, pd.DataFrame(controls), pd.DataFrame(boot))
+
+
+def _benchmark(rng, root: Path, types: dict[str, float], controls: pd.DataFrame, boot: pd.DataFrame) -> None:
+    """The benchmark stage's outputs: planted metric values that follow each map type's effect,
+    the leaderboard built from them by lib.benchmark as the stage builds it."""
+    from lib.benchmark import FIXATION_METRICS, MAP_METRICS, VERSION, leaderboard
+    from lib.map_types import role
+
+    fixation = ["free", "saliency", "object"]
+    base = {"CC": 0.3, "SIM": 0.6, "KL": 0.5, "NSS": 0.8, "AUC_Judd": 0.7, "sAUC": 0.6, "IG": -0.2}
+    rows = []
+    for map_type, effect in types.items():
+        for human_map in HUMAN_MAPS:
+            metrics = MAP_METRICS + (FIXATION_METRICS if human_map in fixation else ())
+            for metric in metrics:
+                value = base[metric] + (-effect if metric == "KL" else effect) + rng.normal(0, 0.01)
+                rows.append({"map_type": map_type, "role": role(map_type), "human_map": human_map,
+                             "metric": metric, "value": value, "lo": value - 0.05, "hi": value + 0.05})
+    scores = pd.DataFrame(rows)
+    summary = controls.assign(gap=controls["r"] - controls["shuffled_r"], share_of_ceiling=controls["r"] / 0.8)
+    randomisation = json.loads((root / "metrics/randomisation.json").read_text())
+    board = leaderboard(scores, summary, "pc", fixation, bootstrap=boot, randomisation=randomisation)
+    folder = root / "data/benchmark"
+    folder.mkdir(parents=True, exist_ok=True)
+    scores.to_csv(folder / "scores.csv", index=False)
+    board.to_csv(folder / "leaderboard.csv", index=False)
+    (folder / "benchmark.json").write_text(json.dumps({
+        "version": VERSION, "human_maps_md5": "0" * 32, "params": {},
+        "weights_sha256": {"effnetlite0-I": "ab" * 32, "effnetlite1-I": "cd" * 32},
+        "excluded": [{"map_type": "bms", "human_map": "free", "metric": "NSS", "images": ["img10"]}],
+        "best": None}))
 
 
 def _cascade(rng, root: Path, images: list[str]) -> None:

@@ -135,8 +135,24 @@ def test_full_report_on_synthetic_outputs(browser, tmp_path):
     site = root / "report/_site"
     seen = {html.stem: _check_page(browser, html, tmp_path / f"{html.stem}.png")
             for html in sorted(site.glob("*.html"))}
-    assert set(seen) == {"results", "masking", "sanity", "statistics", "methods"}
+    assert set(seen) == {"results", "masking", "sanity", "leaderboard", "statistics", "methods"}
     assert sorted(_follow_navigation(browser, site, "results.html")) == sorted(f"{p}.html" for p in seen)
+    board = seen["leaderboard"]["text"]
+    assert "Benchmark version 1" in board and "NSS of bms against FREE" in board
+    # The planted best trained type tops the board; sorting by a column reorders the trained rows only,
+    # the controls stay below the rule.
+    browser.get((site / "leaderboard.html").resolve().as_uri())
+    first = "return Array.from(document.querySelectorAll('#leaderboard tbody.%s tr')).map(r => r.cells[0].innerText);"
+    assert browser.execute_script(first % "ranked")[0] == "effnetlite1-SGBP-I"
+    controls = set(browser.execute_script(first % "controls"))
+    assert "alexnet-GBP-R" in controls and "gbvs" in controls and not any(c.endswith("-I") for c in controls)
+    column = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#leaderboard th')).findIndex(h => h.innerText === 'KL ↓');")
+    browser.execute_script(f"document.querySelectorAll('#leaderboard th')[{column}].click();")
+    kl = browser.execute_script("return Array.from(document.querySelectorAll('#leaderboard tbody.ranked tr'))"
+                                f".map(r => +r.cells[{column}].dataset.v);")
+    assert kl == sorted(kl, reverse=True) and len(kl) == 12
+    assert set(browser.execute_script(first % "controls")) == controls
     sanity = seen["sanity"]["text"]
     assert seen["sanity"]["images"] == 4  # two cascade curves, the cascade's maps, the plane
     assert "Methods passing on every network: GradCAM" in sanity and "failing on every network: GBP" in sanity

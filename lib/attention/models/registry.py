@@ -205,6 +205,11 @@ def _generic_variant(model_id: str, arch: str) -> tuple[_Variant, _Dataset]:
         cfg = timm.models.get_pretrained_cfg(name)
         if cfg is None:
             raise InputError(f"{model_id}: timm has no pretrained weights {name!r}")
+        if not cfg.num_classes:  # self-supervised or feature-only weights: no top-1 class to explain
+            raise InputError(
+                f"{model_id}: timm's {name!r} weights have no classification head, so there is no "
+                "top-1 class to attribute; choose classifier weights (e.g. timm.convnext_tiny.fb_in1k-I)"
+            )
         size = int(cfg.input_size[-1])
         n_classes = int(cfg.num_classes)
 
