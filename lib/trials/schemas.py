@@ -224,13 +224,13 @@ def write_trials(trials: TrialSet | pd.DataFrame, path: Path) -> None:
     """Write trials as `.csv` or `.parquet` (by suffix), deterministically, atomically."""
     frame = trials.frame if isinstance(trials, TrialSet) else trials
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        frame.to_csv(partial, index=False, float_format="%.2f", lineterminator="\n")
-    elif suffix == ".parquet":
-        frame.to_parquet(partial, index=False, compression="zstd")
-    else:
+    if suffix not in (".csv", ".parquet"):
         raise InputError(f"{path}: unknown trial file type {suffix!r} (use .csv or .parquet)")
-    partial.replace(path)
+    from lib.atomic import writing
+
+    with writing(path) as partial:
+        if suffix == ".csv":
+            frame.to_csv(partial, index=False, float_format="%.2f", lineterminator="\n")
+        else:
+            frame.to_parquet(partial, index=False, compression="zstd")
