@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lib.attention import cifar_nets
+from lib.attention.checkpoints import unreadable_weights
 from lib.errors import InputError
 
 __all__ = [
@@ -183,8 +184,9 @@ def _timm_source(name: str) -> _Source:
     return _Source(f"{full}.safetensors", "timm", url, elsewhere)
 
 
-def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """A state dict from a checkpoint file: safetensors, or torch pickles with weights_only."""
+def _read_state_dict(path: Path, source: str | None = None) -> dict[str, torch.Tensor]:
+    """A state dict from a checkpoint file: safetensors, or torch pickles with weights_only; an
+    unreadable file is an InputError saying to replace it from `source`."""
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -193,7 +195,7 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # many error types for a damaged or foreign file
-        raise InputError(f"{path}: cannot read weights ({err})") from err
+        raise unreadable_weights(path, err, source) from None
     for key in ("state_dict", "model", "model_state_dict"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]
@@ -577,13 +579,14 @@ def load_model(
         torch.manual_seed(seed)
         model = variant.build(num_classes)
     if path is not None:
-        state = _read_state_dict(path)
+        state = _read_state_dict(path, variant.weights_source().url)
         if variant.convert is not None:
             state = variant.convert(model, state)
         try:
             model.load_state_dict(state)
         except RuntimeError as err:
-            raise InputError(f"{path}: weights do not fit {model_id} ({err})") from err
+            detail = "; ".join(s.strip() for s in str(err).splitlines() if s.strip())
+            raise InputError(f"{path}: weights do not fit {model_id} ({detail[:300]})") from None
     # Attribution needs gradients with respect to the input only: frozen parameters spare the
     # weight-gradient work (a quarter of a guided pass through EfficientNet-Lite0 on CPU).
     model.eval().requires_grad_(False)
