@@ -179,9 +179,11 @@ def _leftovers(root: Path) -> Iterator[Path]:
         dirnames[:] = [d for d in dirnames if MARK not in d and d != "raw"]
 
 
-def recover(roots: tuple[Path, ...] = OUTPUT_ROOTS) -> list[Path]:
-    """Finish killed processes' interrupted commits, then remove their temporaries; the live
-    processes' are left alone. Returns what was removed or completed."""
+def recover(roots: tuple[Path, ...] | None = None) -> list[Path]:
+    """Finish killed processes' interrupted commits, then remove their temporaries under `roots`
+    (default OUTPUT_ROOTS); the live processes' are left alone. Returns what was removed or
+    completed."""
+    roots = OUTPUT_ROOTS if roots is None else roots
     done: list[Path] = []
     for journal in sorted(paths.ROOT.glob(f"{MARK}*.journal")):
         match = _NAME.search(journal.name)
