@@ -21,6 +21,7 @@ commits a set of files and folders with recovery after kill -9.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -74,13 +75,30 @@ def _apply(moves: list[tuple[Path, Path]]) -> None:
     for tmp, target in moves:
         if not tmp.exists():
             continue  # moved before the kill
-        if target.is_dir() and not target.is_symlink():
-            old = target.with_name(f"{target.name}{MARK}{os.getpid()}-0old")
-            target.rename(old)
-            tmp.rename(target)
-            shutil.rmtree(old)
+        if tmp.is_dir() and not tmp.is_symlink():
+            _replace_folder(tmp, target)
         else:
             tmp.replace(target)
+
+
+def _replace_folder(tmp: Path, target: Path, attempts: int = 5) -> None:
+    """rename(2) cannot replace a non-empty folder: move the old one aside first. Another process
+    committing the same folder at the same moment may put its own back in between; retry."""
+    old = target.with_name(f"{target.name}{MARK}{os.getpid()}-0old")
+    for _ in range(attempts):
+        try:
+            target.rename(old)
+        except FileNotFoundError:
+            pass  # absent (first run, or another process moved it aside)
+        try:
+            tmp.rename(target)
+            break
+        except OSError as err:
+            if err.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+    else:
+        raise OSError(errno.EBUSY, "another process keeps replacing it", str(target))
+    _remove(old)
 
 
 def _remove(path: Path) -> None:

@@ -56,7 +56,8 @@ class PerDeviceBool(_Section):
 
 
 class Data(_Section):
-    images: list[str] = Field(min_length=1, description="study image ids (`img<N>`); at least one")
+    images: list[Annotated[str, Field(pattern=r"^img\d+$")]] = Field(
+        min_length=1, description="study image ids (`img<N>`); at least one")
     # A 1x1 grid has no variance to correlate; 4 is the smallest grid the blur and PCA make sense on.
     grid: int = Field(ge=4, le=1024, description="analysis grid: every map resized to grid x grid")
     measures: list[Measure] = Field(min_length=1, description="human measures in the analysis")

@@ -84,6 +84,7 @@ def typing_args(model, key):
 @pytest.mark.parametrize("change, message", [
     (("extract_attention", "methods", []), "`extract_attention.methods` = []"),
     (("data", "images", []), "`data.images` = []"),
+    (("data", "images", ["img10", "image32"]), "`data.images[1]` = 'image32'"),
     (("data", "grid", 1), "`data.grid` = 1"),
     (("data", "grid", -3), "`data.grid` = -3"),
     (("extract_attention", "smooth_rule", "clen"), "`extract_attention.smooth_rule` = 'clen'"),
