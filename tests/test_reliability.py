@@ -420,3 +420,29 @@ def test_input_error_inside_a_lib_call_outside_a_stage_still_leaves_nothing(tmp_
             tmp.write_text("new")
             raise InputError("bad")
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["t.txt"]
+
+
+_CONCURRENT = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {repo!r})
+    import numpy as np, xarray as xr
+    from lib.store import write_dataset
+    for k in range(8):
+        value = {who} * 100 + k
+        write_dataset(xr.Dataset({{"a": ("i", np.full(50, value)), "b": ("i", np.full(50, value))}}), {path!r})
+""")
+
+
+def test_two_runs_of_one_stage_at_once_leave_one_complete_store(tmp_path):
+    from lib.store import read_dataset
+
+    path = tmp_path / "s.zarr"
+    repo = str(Path(__file__).resolve().parents[1])
+    procs = [subprocess.Popen([sys.executable, "-c", _CONCURRENT.format(repo=repo, who=who, path=str(path))],
+                              stderr=subprocess.PIPE, text=True) for who in (1, 2)]
+    errors = [p.communicate()[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errors
+    ds = read_dataset(path)
+    a, b = np.unique(ds["a"].values), np.unique(ds["b"].values)
+    assert len(a) == 1 and a.tolist() == b.tolist() and a[0] % 100 == 7  # one run's last, whole
+    assert [p.name for p in tmp_path.iterdir()] == ["s.zarr"]
