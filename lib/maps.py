@@ -18,8 +18,11 @@ def check_map(values: np.ndarray, where: str, shape: tuple[int, int] | None = No
         raise InputError(f"{where}: expected a 2D map, got shape {arr.shape}")
     if shape is not None and arr.shape != tuple(shape):
         raise InputError(f"{where}: expected shape {tuple(shape)}, got {arr.shape}")
-    if not np.issubdtype(arr.dtype, np.number):
+    if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_):
         raise InputError(f"{where}: expected numbers, got dtype {arr.dtype}")
+    if np.iscomplexobj(arr):
+        # Casting would drop the imaginary part without a word.
+        raise InputError(f"{where}: expected a real map, got complex values (dtype {arr.dtype})")
     arr = arr.astype(np.float64)
     if not np.isfinite(arr).all():
         raise InputError(f"{where}: map contains {int((~np.isfinite(arr)).sum())} NaN/inf values")

@@ -34,6 +34,7 @@ import pandas as pd
 from lib import paths
 from lib.errors import InputError
 from lib.map_types import annotate, check_columns
+from lib.tabular import read_table_file
 
 
 def not_available(path: Path, what: str = "") -> str:
@@ -66,10 +67,7 @@ def read_table(path: Path, required: Sequence[str] = ()) -> pd.DataFrame | None:
     found = next((p for p in candidates if p.is_file()), None)
     if found is None:
         return None
-    try:
-        table = pd.read_parquet(found) if found.suffix == ".parquet" else pd.read_csv(found)
-    except Exception as err:  # pandas raises many types for unreadable files
-        raise InputError(f"{found}: cannot read table ({err})") from err
+    table = read_table_file(found)
     check_columns(table, required, str(found))
     return table
 

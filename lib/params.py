@@ -12,13 +12,23 @@ from lib.paths import PARAMS
 
 
 def load_params(path: Path = PARAMS) -> dict[str, Any]:
-    """The parsed params file; a clear error when it is missing or not a mapping."""
+    """The parsed params file, checked against lib.params_schema (types, ranges, unknown keys,
+    cross-key rules) before any stage does work; InputError naming the key otherwise."""
+    from lib.params_schema import validate
+
+    path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: params file not found")
-    with path.open() as f:
-        params = yaml.safe_load(f)
+    try:
+        with path.open() as f:
+            params = yaml.safe_load(f)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        raise InputError(f"{path}{line}: not valid YAML ({getattr(err, 'problem', err)})") from None
     if not isinstance(params, dict):
         raise InputError(f"{path}: expected a mapping at the top level")
+    validate(params, path.name)
     return params
 
 

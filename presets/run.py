@@ -9,6 +9,7 @@ run is recorded as a DVC experiment (`dvc exp show`; `dvc exp apply` keeps it).
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import subprocess
 import sys
@@ -21,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from lib.attention.models import MissingWeightsError, check_weights  # noqa: E402
 from lib.errors import InputError  # noqa: E402
+from lib.params_schema import validate  # noqa: E402
 
 
 def _flatten(node: dict, prefix: str = "") -> dict[str, object]:
@@ -47,6 +49,18 @@ def main() -> None:
     unknown = [k for k in overrides if not _has(params, k)]
     if unknown:
         sys.exit(f"error: {path}: keys not in params.yaml: {unknown}")
+    # The run's params as the stages will see them, checked against the schema before anything runs.
+    merged = copy.deepcopy(params)
+    for key, value in overrides.items():
+        *parents, last = key.split(".")
+        node = merged
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    try:
+        validate(merged, f"params.yaml with {path.name}")
+    except InputError as err:
+        sys.exit(f"error: {err}")
     weights_dir = ROOT / str(overrides.get("extract_attention.weights_dir",
                                            params["extract_attention"]["weights_dir"]))  # fmt: skip
     missing = []

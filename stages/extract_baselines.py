@@ -2,6 +2,7 @@
 attention model's maps in data/attention/baselines.zarr."""
 
 from lib.attention.baselines import MODEL_ID, baseline_dataset
+from lib.images import STUDY_IMAGE_SIZE
 from lib.params import get, load_params
 from lib.paths import attention_store, image_file
 from lib.store import write_dataset
@@ -20,6 +21,7 @@ def main() -> None:
         {image_id: image_file(image_id) for image_id in image_ids},
         size=get(params, "extract_baselines.size", int),
         options=options,
+        image_size=STUDY_IMAGE_SIZE,
     )
     path = attention_store(MODEL_ID)
     write_dataset(ds, path)

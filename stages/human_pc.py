@@ -2,6 +2,7 @@
 
 import json
 
+from lib.atomic import write_json
 from lib.human_maps import load_published_measure
 from lib.human_pc import fit_human_pc, pc_dataset, summarise
 from lib.maps import resize_maps
@@ -27,9 +28,8 @@ def main() -> None:
     published, _ = load_published_measure(RAW_HUMAN_MAPS, images, "pc_published")
     published = resize_maps(published, maps.shape[-1])
     write_dataset(pc_dataset(fit, pc, published, images), HUMAN_PC)
-    METRICS.mkdir(exist_ok=True)
     metrics = summarise(fit, maps, pc, published)
-    (METRICS / "human_pc.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    write_json(METRICS / "human_pc.json", metrics)
     print(json.dumps(metrics["published_pc_r"]))
 
 

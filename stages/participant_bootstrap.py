@@ -6,11 +6,10 @@ Writes data/compare/participant_bootstrap.csv (map_type, human_map, r, sd, lo, h
 metrics/participant_bootstrap.json.
 """
 
-import json
-
 import pandas as pd
 
 from lib import paths
+from lib.atomic import write_json, write_text
 from lib.compare import load_map_types, store_paths
 from lib.compare.participants import participant_bootstrap, resampled_measures
 from lib.human_pc import HumanPCFit, load_human_targets
@@ -27,13 +26,11 @@ def main() -> None:
     sources = get(params, "estimate_human.sources", dict)
     measures = get(params, "data.measures", list)
     out_json = paths.METRICS / "participant_bootstrap.json"
-    paths.PARTICIPANT_BOOTSTRAP.parent.mkdir(parents=True, exist_ok=True)
-    paths.METRICS.mkdir(exist_ok=True)
     if all(sources[m] == "published" for m in measures):
         status = ("not available: every measure comes from the study's published maps (estimate_human.sources); "
                   "the raw trials behind them are not public, so participants cannot be resampled")
-        pd.DataFrame(columns=COLUMNS).to_csv(paths.PARTICIPANT_BOOTSTRAP, index=False)
-        out_json.write_text(json.dumps({"status": status}, indent=2) + "\n")
+        write_text(paths.PARTICIPANT_BOOTSTRAP, pd.DataFrame(columns=COLUMNS).to_csv(index=False))
+        write_json(out_json, {"status": status})
         print(status)
         return
     pc_id = get(params, "data.human_pc", str)
@@ -55,11 +52,11 @@ def main() -> None:
     table = ds[["sd", "lo", "hi"]].to_dataframe().reset_index()
     table = table.merge(curves["peak_r"].rename("r").to_dataframe().reset_index()[["map_type", "human_map", "r"]],
                         on=["map_type", "human_map"])[COLUMNS]
-    table.round(10).to_csv(paths.PARTICIPANT_BOOTSTRAP, index=False)
+    write_text(paths.PARTICIPANT_BOOTSTRAP, table.round(10).to_csv(index=False))
     pc_rows = table[table["human_map"] == pc_id]
     metrics = {"status": "ok", "n": int(ds.attrs["n"]), "resampled": ds.attrs["resampled"],
                "sd_pc": {r["map_type"]: round(float(r["sd"]), 6) for _, r in pc_rows.iterrows()}}
-    out_json.write_text(json.dumps(metrics, indent=2) + "\n")
+    write_json(out_json, metrics)
     print(f"participant bootstrap: {ds.attrs['n']} resamples of {', '.join(ds.attrs['resampled'])}")
 
 

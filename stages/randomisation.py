@@ -12,6 +12,7 @@ import xarray as xr
 from tqdm import tqdm
 
 from lib import paths
+from lib.atomic import write_json
 from lib.attention.extract import ExtractOptions, resolve_device
 from lib.attention.models import load_model
 from lib.attention.randomisation import cascade, headline
@@ -65,8 +66,7 @@ def main() -> None:
     else:
         metrics = {"status": "no trained network in extract_attention.models: nothing to randomise"}
         write_dataset(xr.Dataset(attrs=metrics), out)
-    paths.METRICS.mkdir(exist_ok=True)
-    paths.RANDOMISATION_METRICS.write_text(json.dumps(metrics, indent=2) + "\n")
+    write_json(paths.RANDOMISATION_METRICS, metrics)
     print(json.dumps(metrics))
 
 

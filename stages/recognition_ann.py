@@ -5,6 +5,7 @@ import json
 
 import pandas as pd
 
+from lib.atomic import write_json, write_text
 from lib.attention.models import load_model, preprocess
 from lib.human_pc import load_human_targets
 from lib.images import read_images
@@ -62,10 +63,8 @@ def _write_status(status: str) -> None:
 
 
 def _write(table: pd.DataFrame, metrics: dict) -> None:
-    RECOGNITION_ANN_TABLE.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(RECOGNITION_ANN_TABLE, index=False, float_format="%.6f")
-    METRICS.mkdir(exist_ok=True)
-    (METRICS / "recognition_ann.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    write_text(RECOGNITION_ANN_TABLE, table.to_csv(index=False, float_format="%.6f"))
+    write_json(METRICS / "recognition_ann.json", metrics)
     print(json.dumps(metrics))
 
 

@@ -3,6 +3,7 @@ and, when `recognition_human.responses` names a file, the analysis of its respon
 
 import json
 
+from lib.atomic import write_json
 from lib.images import read_images
 from lib.map_types import models_of_role, require_models
 from lib.params import get, load_params
@@ -26,8 +27,7 @@ def main() -> None:
         status = ("extract_attention.models lists no trained network, so the human experiment has no "
                   "trained map types to build masks from")
         RECOGNITION_HUMAN.mkdir(parents=True, exist_ok=True)
-        METRICS.mkdir(exist_ok=True)
-        (METRICS / "recognition_human.json").write_text(json.dumps({"status": status}, indent=2) + "\n")
+        write_json(METRICS / "recognition_human.json", {"status": status})
         print(status)
         return
     spec = DesignSpec(
@@ -53,8 +53,7 @@ def main() -> None:
             spec.seed)
     write_experiment(exp, RECOGNITION_HUMAN, get(params, p + "fixation_ms", int),
                      get(params, p + "flash_ms", int), get(params, p + "iti_ms", int), extra)
-    METRICS.mkdir(exist_ok=True)
-    (METRICS / "recognition_human.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    write_json(METRICS / "recognition_human.json", metrics)
     print(json.dumps(metrics["design"]))
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 
 from lib import outputs, stats
 from lib.answer import answer
+from lib.atomic import write_json, write_text
 from lib.map_types import annotate
 from lib.params import get, load_params
 from lib.paths import COMPARE_PER_IMAGE, RECOGNITION_ANN_TABLE, RECOGNITION_DPRIME, STATS, STATS_METRICS
@@ -75,11 +76,9 @@ def main() -> None:
         tables["dprime_tests"] = stats.dprime_tests(dprime, unit=unit, alpha=alpha)
         summary["dprime_tests"] = stats.summarise_tests(tables["dprime_tests"])
 
-    STATS.mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():
-        table.to_csv(STATS / f"{name}.csv", index=False, float_format="%.10g")
-    STATS_METRICS.parent.mkdir(exist_ok=True)
-    STATS_METRICS.write_text(json.dumps(summary, indent=2) + "\n")
+        write_text(STATS / f"{name}.csv", table.to_csv(index=False, float_format="%.10g"))
+    write_json(STATS_METRICS, summary)
     print(json.dumps({k: v.get("status", "ok") for k, v in summary.items() if isinstance(v, dict)}))
 
 

@@ -155,14 +155,11 @@ def nested_metrics(ds: xr.Dataset, keys: dict[str, str]) -> dict:
 
 
 def write_outputs(tables: dict, jsons: dict) -> None:
-    """Write every {path: DataFrame} as CSV and every {path: dict} as JSON, each through a
-    temporary sibling renamed into place, after all of them are rendered (nothing half-written)."""
-    import json
+    """Write every {path: DataFrame} as CSV and every {path: dict} as JSON (lib.atomic: moved
+    into place with the stage's other outputs; a NaN in a JSON is an error)."""
+    from lib.atomic import write_json, write_text
 
-    texts = {path: frame.to_csv(index=False, lineterminator="\n") for path, frame in tables.items()}
-    texts |= {path: json.dumps(obj, indent=2) + "\n" for path, obj in jsons.items()}
-    for path, text in texts.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text(text)
-        partial.replace(path)
+    for path, frame in tables.items():
+        write_text(path, frame.to_csv(index=False, lineterminator="\n"))
+    for path, obj in jsons.items():
+        write_json(path, obj)

@@ -25,6 +25,7 @@ from scipy.stats import norm
 
 from lib.errors import InputError
 from lib.recognition.design import CONDITIONS
+from lib.tabular import line_of, read_table_file
 
 REQUIRED = ["participant", "set", "trial", "stimulus", "response"]
 
@@ -36,9 +37,7 @@ def read_responses(path: Path, trials: pd.DataFrame) -> pd.DataFrame:
     design does not have, responses that were not options, repeated trials, and participants
     listed without any trials."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: responses file not found")
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    table = read_table_file(path, "responses file", text=True)
     missing = [c for c in REQUIRED if c not in table.columns]
     if missing:
         raise InputError(f"{path}: missing column(s) {missing} (need {REQUIRED})")
@@ -46,7 +45,7 @@ def read_responses(path: Path, trials: pd.DataFrame) -> pd.DataFrame:
     stimuli = set(trials["stimulus"])
     rows, seen, empty = [], {}, {}
     for k, rec in enumerate(table[REQUIRED].itertuples(index=False)):
-        line = k + 2  # the header is line 1
+        line = line_of(table, k) or k + 1
         participant, set_, trial, stimulus, response = (str(v).strip() for v in rec)
         if not participant:
             raise InputError(f"{path} line {line}: no participant")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,12 +38,12 @@ def build_experiment(image_ids: Sequence[str], images: np.ndarray,
 def write_experiment(exp: Experiment, out: Path, fixation_ms: int, flash_ms: int, iti_ms: int,
                      extra: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """Write the folder `out`: stimuli/*.png, stimuli.csv, trials.csv, experiment.html and any
-    `extra` tables as <name>.csv; built beside it and renamed into place only when complete.
-    Returns the stimulus table."""
-    out = Path(out)
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    try:
+    `extra` tables as <name>.csv; built beside it and moved into place with the stage's other
+    outputs (lib.atomic). Returns the stimulus table."""
+    from lib.atomic import writing
+
+    with writing(Path(out)) as partial:
+        partial.mkdir()
         stimuli = render_stimuli(exp.trials, exp.gray, exp.masks, exp.image_ids,
                                  partial / "stimuli")
         stimuli.to_csv(partial / "stimuli.csv", index=False)
@@ -53,11 +52,6 @@ def write_experiment(exp: Experiment, out: Path, fixation_ms: int, flash_ms: int
         (partial / "experiment.html").write_text(html)
         for name, table in (extra or {}).items():
             table.to_csv(partial / f"{name}.csv", index=False)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    shutil.rmtree(out, ignore_errors=True)
-    partial.rename(out)
     return stimuli
 
 

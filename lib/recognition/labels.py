@@ -11,23 +11,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import pandas as pd
-
 from lib.errors import InputError
+from lib.tabular import line_of, read_table_file
 
 
 def load_labels(path: Path, image_ids: Sequence[str]) -> dict[str, str]:
     """{image: label set text} for every id in `image_ids`; InputError naming the line otherwise."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: labels file not found")
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    table = read_table_file(path, "labels file", text=True)
     missing = {"image", "labels"} - set(table.columns)
     if missing:
         raise InputError(f"{path}: missing column(s) {sorted(missing)}")
     labels: dict[str, str] = {}
     for row, (image, text) in enumerate(zip(table["image"], table["labels"], strict=True)):
-        line = row + 2  # header is line 1
+        line = line_of(table, row) or row + 1
         if image in labels:
             raise InputError(f"{path} line {line}: image {image} labelled twice")
         if not terms(text):

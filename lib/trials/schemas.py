@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from lib.errors import InputError
+from lib.tabular import read_table_file
 
 IMAGE_SIZE = 405  # the study images are 405x405; trial coordinates are in their pixels
 
@@ -87,26 +88,18 @@ class TrialSet:
         return str(self.path) if self.path is not None else f"<{self.procedure} trials>"
 
 
-def _where(name: str, index: int, csv: bool) -> str:
+def _where(name: str, index: int, csv: bool, lines: list[int] | None = None) -> str:
+    """Row `index` of a trial table; for a CSV also its file line (from lib.tabular's reader; a
+    frame built in memory has one header line and no blank lines)."""
     row = index + 1
-    return f"{name}: row {row} (line {row + 1})" if csv else f"{name}: row {row}"
+    if not csv:
+        return f"{name}: row {row}"
+    return f"{name}: row {row} (line {lines[index] if lines is not None else row + 1})"
 
 
 def _read(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise InputError(f"{path}: trial file not found")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: file is empty (no header, no trials)")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            # Everything as text first: ids keep leading zeros, bad numbers are reported by row.
-            return pd.read_csv(path, dtype=str, keep_default_na=False)
-        if suffix == ".parquet":
-            return pd.read_parquet(path)
-    except Exception as err:  # pandas/pyarrow raise many types on damaged files
-        raise InputError(f"{path}: cannot read trial file ({err})") from err
-    raise InputError(f"{path}: unknown trial file type {suffix!r} (use .csv or .parquet)")
+    # Everything as text first: ids keep leading zeros, bad numbers are reported by row.
+    return read_table_file(path, "trial file", text=True)
 
 
 def validate_trials(
@@ -129,6 +122,7 @@ def validate_trials(
         )
     if len(frame) == 0:
         raise InputError(f"{name}: no trials (the file has a header but no rows)")
+    lines = frame.attrs.get("lines")
     frame = frame.reset_index(drop=True)
     out: dict[str, np.ndarray] = {}
     known = set(image_ids)
@@ -141,7 +135,7 @@ def validate_trials(
             blank = (codes < 0) | (text == "")[np.maximum(codes, 0)]
             if blank.any():
                 i = int(np.argmax(blank))
-                raise InputError(f"{_where(name, i, csv)}: `{column}` is empty")
+                raise InputError(f"{_where(name, i, csv, lines)}: `{column}` is empty")
             if kind == "id":
                 is_image = column == "image"
                 allowed = np.isin(text, list(known)) if is_image else np.ones(len(text), bool)
@@ -153,7 +147,7 @@ def validate_trials(
             bad = ~allowed[codes]
             if bad.any():
                 i = int(np.argmax(bad))
-                raise InputError(f"{_where(name, i, csv)}: " + problem.format(raw.iloc[i]))
+                raise InputError(f"{_where(name, i, csv, lines)}: " + problem.format(raw.iloc[i]))
             # Distinct raw values may coincide once stripped/lower-cased (" Same", "same").
             categories, merged = np.unique(text.astype(str), return_inverse=True)
             out[column] = pd.Categorical.from_codes(merged.ravel()[codes], categories=categories)
@@ -163,14 +157,14 @@ def validate_trials(
             if bad.any():
                 i = int(np.argmax(bad))
                 raise InputError(
-                    f"{_where(name, i, csv)}: `{column}` is {raw.iloc[i]!r}, not a number"
+                    f"{_where(name, i, csv, lines)}: `{column}` is {raw.iloc[i]!r}, not a number"
                 )
             if kind == "float":
                 bad = (numbers < 0) | (numbers > IMAGE_SIZE)
                 if bad.any():
                     i = int(np.argmax(bad))
                     raise InputError(
-                        f"{_where(name, i, csv)}: `{column}` = {numbers[i]:g} is outside the image "
+                        f"{_where(name, i, csv, lines)}: `{column}` = {numbers[i]:g} is outside the image "
                         f"(coordinates are pixels of the {IMAGE_SIZE}x{IMAGE_SIZE} image, "
                         f"0 to {IMAGE_SIZE})"
                     )
@@ -180,7 +174,7 @@ def validate_trials(
                 if bad.any():
                     i = int(np.argmax(bad))
                     raise InputError(
-                        f"{_where(name, i, csv)}: `{column}` = {numbers[i]:g} is not an integer"
+                        f"{_where(name, i, csv, lines)}: `{column}` = {numbers[i]:g} is not an integer"
                     )
                 out[column] = numbers.astype(np.int64)
     clean = pd.DataFrame(out)
@@ -190,21 +184,21 @@ def validate_trials(
         if bad.any():
             i = int(np.argmax(bad.to_numpy()))
             raise InputError(
-                f"{_where(name, i, csv)}: rating {clean['rating'].iloc[i]} is outside {lo}-{hi}"
+                f"{_where(name, i, csv, lines)}: rating {clean['rating'].iloc[i]} is outside {lo}-{hi}"
             )
     if procedure == "spatial":
         bad = clean["iteration"] < 0
         if bad.any():
             i = int(np.argmax(bad.to_numpy()))
             raise InputError(
-                f"{_where(name, i, csv)}: iteration {clean['iteration'].iloc[i]} is negative"
+                f"{_where(name, i, csv, lines)}: iteration {clean['iteration'].iloc[i]} is negative"
             )
         dup = clean.duplicated(["image", "chain", "iteration"]).to_numpy()
         if dup.any():
             i = int(np.argmax(dup))
             r = clean.iloc[i]
             raise InputError(
-                f"{_where(name, i, csv)}: second row for image {r['image']} chain {r['chain']} "
+                f"{_where(name, i, csv, lines)}: second row for image {r['image']} chain {r['chain']} "
                 f"iteration {r['iteration']}"
             )
     return clean
@@ -224,13 +218,13 @@ def write_trials(trials: TrialSet | pd.DataFrame, path: Path) -> None:
     """Write trials as `.csv` or `.parquet` (by suffix), deterministically, atomically."""
     frame = trials.frame if isinstance(trials, TrialSet) else trials
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        frame.to_csv(partial, index=False, float_format="%.2f", lineterminator="\n")
-    elif suffix == ".parquet":
-        frame.to_parquet(partial, index=False, compression="zstd")
-    else:
+    if suffix not in (".csv", ".parquet"):
         raise InputError(f"{path}: unknown trial file type {suffix!r} (use .csv or .parquet)")
-    partial.replace(path)
+    from lib.atomic import writing
+
+    with writing(path) as partial:
+        if suffix == ".csv":
+            frame.to_csv(partial, index=False, float_format="%.2f", lineterminator="\n")
+        else:
+            frame.to_parquet(partial, index=False, compression="zstd")

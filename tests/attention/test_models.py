@@ -176,7 +176,7 @@ def test_checkpoints_load_weights_only(tmp_path):
     folder.mkdir(parents=True)
     # An arbitrary object in the pickle: refused by weights_only=True, never executed.
     torch.save({"state_dict": {}, "extra": _Pickled()}, folder / "model_best.pth.tar")
-    with pytest.raises(InputError, match="cannot read weights"):
+    with pytest.raises(InputError, match="weights file is damaged"):
         M.load_model("resnet110-C", weights_dir=tmp_path)
 
 

@@ -59,4 +59,4 @@ def test_tables_are_tidy(fitted, tmp_path):
                                       image=row["image"])), abs=1e-6)
     write_outputs({tmp_path / "s.csv": summary}, {tmp_path / "m.json": fit_metrics(fitted)})
     assert (tmp_path / "s.csv").read_text().startswith("map_type,store,human_map,sigma,r,")
-    assert not list(tmp_path.glob("*.partial"))
+    assert not list(tmp_path.glob("*.partial*"))

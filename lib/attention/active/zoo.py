@@ -24,6 +24,7 @@ from lib.attention.active.abn import (
 )
 from lib.attention.active.base import ActiveAttentionModel
 from lib.attention.active.ltpa import LTPAVGG, ltpa_key_map
+from lib.attention.checkpoints import unreadable_weights
 from lib.errors import InputError
 
 # Each network is fed with the statistics it was trained with.
@@ -173,8 +174,8 @@ def read_checkpoint(spec: ActiveSpec, path: Path) -> dict[str, torch.Tensor]:
         )
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as err:
-        raise InputError(f"{spec.model_id}: cannot read checkpoint {path}: {err}") from err
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as err:
+        raise unreadable_weights(path, err, spec.source) from None
     if isinstance(obj, Mapping) and "state_dict" in obj:
         obj = obj["state_dict"]
     if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):

@@ -26,8 +26,10 @@ def baseline_dataset(
     size: int,
     options: dict[str, dict[str, Any]] | None = None,
     progress: bool = True,
+    image_size: int | None = None,
 ):
-    """The baselines attention store: `maps` (method, image, y, x) float32 at size x size for
+    """The baselines attention store (images must be image_size x image_size when it is given):
+    `maps` (method, image, y, x) float32 at size x size for
     each method of METHODS and each image (id -> file), `map_type` on `method` (the plain method
     names), attrs `model_id`, `arch`, `weights` and `settings` (every option used, defaults
     filled in). `options` maps a method name to overrides of its defaults."""
@@ -41,7 +43,7 @@ def baseline_dataset(
     settings = {m: _options(OPTION_DEFAULTS[m], options.get(m, {}), m) for m in METHODS}
     maps = np.zeros((len(METHODS), len(images), size, size), dtype=np.float32)
     for j, path in enumerate(tqdm(images.values(), desc="baselines", disable=not progress)):
-        image = read_image(path)
+        image = read_image(path, image_size)
         for i, (name, fn) in enumerate(METHODS.items()):
             maps[i, j] = fn(image, out_size=size, where=f"{path}", **settings[name])
     return xr.Dataset(

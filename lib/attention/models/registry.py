@@ -329,13 +329,14 @@ def load_model(
         torch.manual_seed(seed)
         model = variant.build(num_classes)
     if path is not None:
-        state = _read_state_dict(path)
+        state = _read_state_dict(path, variant.weights_source().url)
         if variant.convert is not None:
             state = variant.convert(model, state)
         try:
             model.load_state_dict(state)
         except RuntimeError as err:
-            raise InputError(f"{path}: weights do not fit {model_id} ({err})") from err
+            detail = "; ".join(s.strip() for s in str(err).splitlines() if s.strip())
+            raise InputError(f"{path}: weights do not fit {model_id} ({detail[:300]})") from None
     # Attribution needs gradients with respect to the input only: frozen parameters spare the
     # weight-gradient work (a quarter of a guided pass through EfficientNet-Lite0 on CPU).
     model.eval().requires_grad_(False)

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from lib.attention.checkpoints import unreadable_weights
 from lib.errors import InputError
 
 
@@ -121,8 +122,9 @@ def _timm_source(name: str) -> _Source:
     return _Source(f"{full}.safetensors", "timm", url, elsewhere)
 
 
-def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """A state dict from a checkpoint file: safetensors, or torch pickles with weights_only."""
+def _read_state_dict(path: Path, source: str | None = None) -> dict[str, torch.Tensor]:
+    """A state dict from a checkpoint file: safetensors, or torch pickles with weights_only; an
+    unreadable file is an InputError saying to replace it from `source`."""
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -131,7 +133,7 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # many error types for a damaged or foreign file
-        raise InputError(f"{path}: cannot read weights ({err})") from err
+        raise unreadable_weights(path, err, source) from None
     for key in ("state_dict", "model", "model_state_dict"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]
