@@ -66,7 +66,8 @@ RECOGNITION_ANN_METRICS = METRICS / "recognition_ann.json"  # {mask_type: {"corr
 CASCADE = DATA / "randomisation" / "cascade.zarr"  # cascading weight randomisation, per network
 RANDOMISATION_METRICS = METRICS / "randomisation.json"
 RECOGNITION_HUMAN = RECOGNITION / "human"  # experiment design: stimuli/, trials.csv, ...
-RECOGNITION_DPRIME = RECOGNITION_HUMAN / "dprime.csv"  # only when human responses were analysed
+RECOGNITION_DPRIME = RECOGNITION_HUMAN / "dprime.csv"  # per image; only when responses were analysed
+RECOGNITION_DPRIME_PARTICIPANT = RECOGNITION_HUMAN / "dprime_participant.csv"  # per participant
 RESPONSES = DATA / "responses"  # where a lab puts recognition_human response files
 
 # stats

@@ -44,10 +44,10 @@ def main() -> None:
         {m: fitted_sigma(fit, m, pc_id) for m in spec.map_types}, load_labels(LABELS, ids), spec,
         get(params, "data.grid", int), get(params, p + "size", int))
     metrics = {"design": design_summary(exp.trials), "analysis": None}
-    extra = {}
+    extra = {}  # the analysis tables, when there are responses
     responses = get(params, p + "responses", (str, type(None)))
     if responses:
-        metrics["analysis"], extra["dprime"], extra["bootstrap"] = analyse(
+        metrics["analysis"], extra = analyse(
             ROOT / responses, exp.trials, spec.map_types, ids,
             get(params, p + "min_accuracy", float), get(params, p + "n_resamples", int),
             spec.seed)

@@ -8,6 +8,11 @@ image of the same set shown), both within one map type and condition. Rates use 
 correction (k + 0.5) / (n + 1), so 0 and 1 stay finite; a cell with no signal or no noise trials
 is NaN. Paired t-tests across images compare conditions and map types (Bonferroni over all of
 them); percentile intervals come from resampling response rows with replacement.
+
+The same d' per participant (`participant_dprime_table`), pooled over the images of a map type and
+condition, is what stats pairs over when `stats.dprime_unit` is `participant`: each trial is one
+signal trial for the cell and one noise trial for each of the other options, so hits + false
+alarms = trials and a participant's cell has (trials x (options - 1)) noise trials.
 """
 
 from __future__ import annotations
@@ -160,6 +165,26 @@ def dprime_table(responses: pd.DataFrame, map_types: Sequence[str], images: Sequ
     })
 
 
+def participant_dprime_table(responses: pd.DataFrame, map_types: Sequence[str]) -> pd.DataFrame:
+    """d' per participant, mask type and masking, pooled over images, with its counts and
+    log-linear-corrected rates; cells a participant has no trials in are left out."""
+    frame = responses.assign(n_noise=responses["options"].map(len) - 1,
+                             hit=responses["correct"].astype(int))
+    counts = (frame.groupby(["participant", "map_type", "condition"], sort=True)
+              .agg(n_signal=("hit", "size"), hits=("hit", "sum"), n_noise=("n_noise", "sum"))
+              .reset_index())
+    counts["false_alarms"] = counts["n_signal"] - counts["hits"]
+    hit_rate, fa_rate, d = _dprime(*(counts[c].to_numpy(dtype=np.float64) for c in
+                                     ("n_signal", "hits", "n_noise", "false_alarms")))
+    order = {m: k for k, m in enumerate(map_types)}
+    table = counts.rename(columns={"map_type": "mask_type", "condition": "masking"}).assign(
+        hit_rate=hit_rate, fa_rate=fa_rate, dprime=d)
+    table = table.sort_values(["participant", "mask_type", "masking"],
+                              key=lambda c: c.map(order) if c.name == "mask_type" else c)
+    return table[["participant", "mask_type", "masking", "n_signal", "hits", "n_noise",
+                  "false_alarms", "hit_rate", "fa_rate", "dprime"]].reset_index(drop=True)
+
+
 def _wide(dp: pd.DataFrame) -> pd.DataFrame:
     """d' as (image) x (mask_type, masking), plus each mask type's correct - incorrect effect."""
     wide = dp.pivot_table(index="image", columns=["mask_type", "masking"], values="dprime",
@@ -253,9 +278,9 @@ def paired_tests(dp: pd.DataFrame, map_types: Sequence[str], samples: np.ndarray
 
 
 def analyse(path: Path, trials: pd.DataFrame, map_types: Sequence[str], images: Sequence[str],
-            min_accuracy: float, n_resamples: int, seed: int
-            ) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
-    """(metrics, d' table, bootstrap table) for a responses file and its design."""
+            min_accuracy: float, n_resamples: int, seed: int) -> tuple[dict, dict[str, pd.DataFrame]]:
+    """(metrics, tables) for a responses file and its design; tables `dprime` (per image),
+    `dprime_participant` and `bootstrap`, named as recognition_human writes them."""
     responses = read_responses(path, trials)
     kept, excluded = exclude(responses, min_accuracy)
     if kept.empty:
@@ -274,7 +299,9 @@ def analyse(path: Path, trials: pd.DataFrame, map_types: Sequence[str], images: 
         "tests": [{k: ([_r(x) for x in v] if isinstance(v, list) else _r(v))
                    for k, v in t.items()} for t in tests],
     }
-    return metrics, dp, boot
+    tables = {"dprime": dp, "dprime_participant": participant_dprime_table(kept, map_types),
+              "bootstrap": boot}
+    return metrics, tables
 
 
 def _r(value):

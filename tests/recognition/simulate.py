@@ -11,18 +11,20 @@ import pandas as pd
 from scipy.stats import norm
 
 
-def simulate(trials: pd.DataFrame, p_correct: Mapping[str, float], participants_per_set: int,
+def simulate(trials: pd.DataFrame, p_correct: Mapping, participants_per_set: int,
              rng: np.random.Generator, accuracy_override: Mapping[str, float] | None = None
              ) -> pd.DataFrame:
     """Rows (participant, set, trial, stimulus, response, correct): each set done by
-    `participants_per_set` participants; `accuracy_override` {participant: p} replaces the
-    condition's probability for chosen participants."""
+    `participants_per_set` participants. `p_correct` maps a condition, or a (map type, condition)
+    pair (which wins), to the probability of naming the shown image; `accuracy_override`
+    {participant: p} replaces it for chosen participants."""
     rows = []
     for s, block in trials.sort_values(["set", "trial"]).groupby("set"):
         for k in range(participants_per_set):
             participant = f"s{s}p{k}"
             for t in block.itertuples():
-                p = (accuracy_override or {}).get(participant, p_correct[t.condition])
+                p = p_correct.get((t.map_type, t.condition)) or p_correct[t.condition]
+                p = (accuracy_override or {}).get(participant, p)
                 options = t.options.split(";")
                 if rng.random() < p:
                     response = t.image

@@ -3,9 +3,16 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import norm
 
 from lib.errors import InputError
-from lib.recognition.analysis import analyse, dprime_table, exclude, read_responses
+from lib.recognition.analysis import (
+    analyse,
+    dprime_table,
+    exclude,
+    participant_dprime_table,
+    read_responses,
+)
 from lib.recognition.design import DesignSpec, make_design
 from lib.recognition.labels import conflicts
 from lib.recognition.masks import half_mask
@@ -34,8 +41,9 @@ def test_analysis_recovers_a_simulated_masking_effect(design, tmp_path):
     # Correct masks double the chance of naming the image: d' 2.59 vs 1.42 (10 options).
     p = {"correct": 0.75, "incorrect": 0.45}
     responses = simulate(design, p, participants_per_set=5, rng=np.random.default_rng(9))
-    metrics, dp, boot = analyse(_write(tmp_path, responses), design, TYPES, IDS,
-                                min_accuracy=0.15, n_resamples=200, seed=0)
+    metrics, tables = analyse(_write(tmp_path, responses), design, TYPES, IDS,
+                              min_accuracy=0.15, n_resamples=200, seed=0)
+    dp, boot = tables["dprime"], tables["bootstrap"]
     truth = {c: true_dprime(v, 10) for c, v in p.items()}
     for m in TYPES:
         got = metrics["dprime"][m]
@@ -71,7 +79,7 @@ def test_analysis_recovers_a_map_type_difference(design, tmp_path):
                        participants_per_set=5, rng=rng)
         rows.append(sub)
     responses = pd.concat(rows).sort_values(["participant", "set", "trial"])
-    metrics, _, _ = analyse(_write(tmp_path, responses), design, TYPES, IDS, 0.15, 100, 0)
+    metrics, _ = analyse(_write(tmp_path, responses), design, TYPES, IDS, 0.15, 100, 0)
     diff = true_dprime(0.8, 10) - true_dprime(0.55, 10)
     t = {t["test"]: t for t in metrics["tests"]}["a-SGBP-I vs a-ScoreCAM-I: correct d'"]
     assert t["mean_diff"] == pytest.approx(diff, abs=0.15) and t["p_bonferroni"] < 1e-4
@@ -91,6 +99,28 @@ def test_dprime_counts_by_hand(design, tmp_path):
     chosen = cell.loc[(first.map_type, first.condition, other)]
     assert (chosen.n_signal, chosen.n_noise, chosen.false_alarms) == (0, 1, 1)
     assert np.isnan(chosen.dprime)  # no signal trials: no d'
+
+
+def test_participant_dprime_by_hand(design, tmp_path):
+    # One participant, one set, right on every trial but the first: per map type and masking,
+    # hits = right answers, false alarms = wrong ones, 9 noise trials per trial (10 options).
+    block = design[design["set"] == 0].sort_values("trial")
+    first = block.iloc[0]
+    responses = pd.DataFrame({"participant": "p", "set": 0, "trial": block["trial"],
+                              "stimulus": block["stimulus"], "response": block["image"]})
+    responses.loc[responses.index[0], "response"] = next(o for o in first.options.split(";")
+                                                         if o != first.image)
+    table = participant_dprime_table(read_responses(_write(tmp_path, responses), design), TYPES)
+    cells = block.groupby(["map_type", "condition"]).size()
+    assert len(table) == len(cells) and set(table["participant"]) == {"p"}
+    for r in table.itertuples():
+        n = cells[(r.mask_type, r.masking)]
+        wrong = int((r.mask_type, r.masking) == (first.map_type, first.condition))
+        assert (r.n_signal, r.hits, r.false_alarms, r.n_noise) == (n, n - wrong, wrong, 9 * n)
+        expected = norm.ppf((n - wrong + 0.5) / (n + 1)) - norm.ppf((wrong + 0.5) / (9 * n + 1))
+        assert r.dprime == pytest.approx(expected, abs=1e-12)
+    assert list(table["mask_type"].drop_duplicates()) == [t for t in TYPES
+                                                         if t in set(table["mask_type"])]
 
 
 def test_exclusion_at_15_percent(design, tmp_path):

@@ -96,8 +96,8 @@ def test_click_through_one_set_saves_responses_the_analysis_reads(small_experime
     assert raw["flash_ms"].between(180, 600).all()  # frame-timed; headless frames are coarse
     assert (raw["rt_ms"] >= 0).all()
 
-    metrics, dp, _ = analyse(saved, trials, list(small_experiment.masks),
+    metrics, tables = analyse(saved, trials, list(small_experiment.masks),
                              list(small_experiment.image_ids), 0.15, 50, 0)
     assert metrics["trials"] == 10 and metrics["excluded"] == []
     assert metrics["accuracy"] == 0.5
-    assert dp["n_signal"].sum() == 10
+    assert tables["dprime"]["n_signal"].sum() == 10

@@ -86,7 +86,7 @@ def test_recognition_human_stage_writes_the_experiment_and_analyses_responses(in
     stage.main()
     metrics = json.loads((tmp / "metrics" / "recognition_human.json").read_text())
     assert metrics["analysis"]["participants"] == 100
-    assert {"dprime.csv", "bootstrap.csv"} <= {p.name for p in (tmp / "human").iterdir()}
+    assert {"dprime.csv", "dprime_participant.csv", "bootstrap.csv"} <= {p.name for p in (tmp / "human").iterdir()}
 
 
 def test_recognition_ann_stage_on_a_toy_model(inputs, monkeypatch):
