@@ -20,18 +20,20 @@ from lib.recognition.stimuli import gray_images, human_masks, render_stimuli
 class Experiment:
     image_ids: tuple[str, ...]
     labels: dict[str, str]
-    masks: dict[str, np.ndarray]  # map type -> (n, S, S) 0/1
+    masks: dict[str, np.ndarray]  # map type -> (n, S, S) in [0, 1] (0/1 when binary)
     gray: np.ndarray  # (n, S, S) grayscale images on the stimulus grid
     trials: pd.DataFrame
 
 
 def build_experiment(image_ids: Sequence[str], images: np.ndarray,
                      raw_maps: Mapping[str, np.ndarray], sigmas: Mapping[str, float],
-                     labels: Mapping[str, str], spec: DesignSpec, grid: int, size: int
-                     ) -> Experiment:
-    """Masks for each map type of `spec` (raw maps (n, H, W) blurred on the grid at `sigmas`),
-    the grayscale images and the trial table."""
-    masks = {m: human_masks(raw_maps[m], grid, sigmas[m], size) for m in spec.map_types}
+                     labels: Mapping[str, str], spec: DesignSpec, grid: int, size: int,
+                     mask_style: str = "graded") -> Experiment:
+    """Masks of `mask_style` for each map type of `spec` (raw maps (n, H, W) blurred on the grid
+    at `sigmas`), the grayscale images and the trial table. Incorrect masks are drawn by their r
+    with the correct mask as shown (graded or binary)."""
+    masks = {m: human_masks(raw_maps[m], grid, sigmas[m], size, mask_style)
+             for m in spec.map_types}
     trials = make_design(list(image_ids), conflicts(labels), masks, spec)
     return Experiment(tuple(image_ids), dict(labels), masks, gray_images(images, size), trials)
 

@@ -18,18 +18,33 @@ def written(small_experiment, tmp_path_factory):
     return small_experiment, out, stimuli
 
 
-def test_every_stimulus_reveals_exactly_half_the_image(written):
+def test_every_stimulus_is_the_grayscale_image_times_a_graded_half_mask(written):
     exp, out, stimuli = written
     assert set(stimuli["stimulus"]) == set(exp.trials["stimulus"])
     index = {i: k for k, i in enumerate(exp.image_ids)}
     for row in stimuli.itertuples():
         pixels = np.asarray(Image.open(out / row.file))
         assert pixels.dtype == np.uint8 and pixels.shape == (64, 64)  # 8-bit grayscale
-        # The toy images are never black, so a black pixel is a hidden one.
-        assert (pixels > 0).sum() == 64 * 64 // 2
         mask = np.rot90(exp.masks[row.map_type][index[row.mask_image]], row.rotation // 90)
+        # Graded (the default): half the pixels carry the map's value, the rest are hidden.
+        assert (mask > 0).sum() == 64 * 64 // 2 and len(np.unique(mask)) > 100
+        assert mask.max() == 1.0 and not pixels[mask == 0].any()
         expected = np.clip(np.rint(exp.gray[index[row.image]] * mask), 0, 255)
         np.testing.assert_array_equal(pixels, expected)
+
+
+def test_binary_stimuli_reveal_exactly_half_the_image(small_experiment, tmp_path):
+    from tests.recognition.conftest import binary_experiment
+
+    exp = binary_experiment()
+    stimuli = write_experiment(exp, tmp_path / "human", fixation_ms=500, flash_ms=200, iti_ms=300)
+    for row in stimuli.head(20).itertuples():
+        pixels = np.asarray(Image.open(tmp_path / "human" / row.file))
+        # The toy images are never black, so a black pixel is a hidden one.
+        assert (pixels > 0).sum() == 64 * 64 // 2
+    # Same maps and seed: the binary masks are the graded ones' support.
+    for m in exp.masks:
+        np.testing.assert_array_equal(exp.masks[m], small_experiment.masks[m] > 0)
 
 
 def test_folder_holds_trials_stimuli_and_a_page_without_network(written):
