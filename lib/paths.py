@@ -68,6 +68,7 @@ RANDOMISATION_METRICS = METRICS / "randomisation.json"
 RECOGNITION_HUMAN = RECOGNITION / "human"  # experiment design: stimuli/, trials.csv, ...
 RECOGNITION_DPRIME = RECOGNITION_HUMAN / "dprime.csv"  # per image; only when responses were analysed
 RECOGNITION_DPRIME_PARTICIPANT = RECOGNITION_HUMAN / "dprime_participant.csv"  # per participant
+NODE_MODULES = ROOT / "node_modules"  # `npm ci`: jsPsych for the human experiment's page
 RESPONSES = DATA / "responses"  # where a lab puts recognition_human response files
 
 # stats

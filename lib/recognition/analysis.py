@@ -30,65 +30,94 @@ from scipy.stats import norm
 
 from lib.errors import InputError
 from lib.recognition.design import CONDITIONS
+from lib.recognition.experiment import design_id
+from lib.recognition.jspsych_data import is_jspsych, response_rows
 
 REQUIRED = ["participant", "set", "trial", "stimulus", "response"]
 
 
-def read_responses(path: Path, trials: pd.DataFrame) -> pd.DataFrame:
-    """The responses file checked against the design's trial table, joined with it: columns
-    participant, set, trial, stimulus, response, image, condition, map_type, options (list),
-    correct. InputError naming the line for missing values, unknown stimuli, trials that the
-    design does not have, responses that were not options, repeated trials, and participants
-    listed without any trials."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: responses file not found")
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+def _load(path: Path, trials: pd.DataFrame) -> list[dict]:
+    """One responses file as rows {participant, set, trial, stimulus, response, where}: jsPsych
+    data from the experiment page (lib.recognition.jspsych_data), or a plain table with the
+    REQUIRED columns, one row per trial (a row with only a participant lists one without trials)."""
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
+        raise InputError(f"{path}: not a readable CSV file ({err})") from err
+    if is_jspsych(table):
+        return response_rows(path, table, trials, design_id(trials))
     missing = [c for c in REQUIRED if c not in table.columns]
     if missing:
-        raise InputError(f"{path}: missing column(s) {missing} (need {REQUIRED})")
+        raise InputError(f"{path}: missing column(s) {missing} (need {REQUIRED}, or jsPsych data "
+                         "saved by experiment.html)")
+    return [dict(zip(REQUIRED, (str(v).strip() for v in rec), strict=True)) | {"where": f"{path} line {k + 2}"}
+            for k, rec in enumerate(table[REQUIRED].itertuples(index=False))]
+
+
+def read_responses(path: Path, trials: pd.DataFrame) -> pd.DataFrame:
+    """The responses checked against the design's trial table, joined with it: columns
+    participant, set, trial, stimulus, response, image, condition, map_type, options (list),
+    correct. `path` is one file or a folder of *.csv files (e.g. one jsPsych file per
+    participant). InputError naming the file and line for missing values, unknown stimuli, trials
+    that the design does not have, responses that were not options, repeated trials, participants
+    listed without any trials or in two sets, and (jsPsych data) files from another experiment or
+    design, truncated files and missing trials."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(path.glob("*.csv"))
+        if not files:
+            raise InputError(f"{path}: no responses files (*.csv)")
+    elif path.is_file():
+        files = [path]
+    else:
+        raise InputError(f"{path}: responses file not found")
     by_slot = {(int(r.set), int(r.trial)): r for r in trials.itertuples()}
     stimuli = set(trials["stimulus"])
-    rows, seen, empty = [], {}, {}
-    for k, rec in enumerate(table[REQUIRED].itertuples(index=False)):
-        line = k + 2  # the header is line 1
-        participant, set_, trial, stimulus, response = (str(v).strip() for v in rec)
+    rows, seen, empty, sets = [], {}, {}, {}
+    for rec in (r for f in files for r in _load(f, trials)):
+        where = rec["where"]
+        participant, set_, trial, stimulus, response = (
+            str(rec[c]).strip() for c in REQUIRED)
         if not participant:
-            raise InputError(f"{path} line {line}: no participant")
+            raise InputError(f"{where}: no participant")
         if not (set_ or trial or stimulus or response):
-            empty.setdefault(participant, line)  # a participant row without a trial
+            empty.setdefault(participant, where)  # a participant row without a trial
             continue
         for name, value in zip(REQUIRED[1:], (set_, trial, stimulus, response), strict=True):
             if not value:
-                raise InputError(f"{path} line {line}: participant {participant}: no {name}")
+                raise InputError(f"{where}: participant {participant}: no {name}")
         if stimulus not in stimuli:
-            raise InputError(f"{path} line {line}: unknown stimulus {stimulus!r}")
+            raise InputError(f"{where}: unknown stimulus {stimulus!r}")
         try:
             slot = (int(set_), int(trial))
         except ValueError as err:
-            raise InputError(f"{path} line {line}: set and trial must be integers, got "
+            raise InputError(f"{where}: set and trial must be integers, got "
                              f"{set_!r}, {trial!r}") from err
+        first_set, first_where = sets.setdefault(participant, (slot[0], where))
+        if slot[0] != first_set:
+            raise InputError(f"{where}: participant {participant} also did set {slot[0]} (set "
+                             f"{first_set} at {first_where}); each participant does one set")
         design = by_slot.get(slot)
         if design is None or design.stimulus != stimulus:
-            raise InputError(f"{path} line {line}: stimulus {stimulus} was not shown as set "
+            raise InputError(f"{where}: stimulus {stimulus} was not shown as set "
                              f"{slot[0]} trial {slot[1]}")
         options = design.options.split(";")
         if response not in options:
-            raise InputError(f"{path} line {line}: response {response!r} was not an option "
+            raise InputError(f"{where}: response {response!r} was not an option "
                              f"({';'.join(options)})")
         key = (participant, *slot)
         if key in seen:
-            raise InputError(f"{path} line {line}: participant {participant} answered set "
-                             f"{slot[0]} trial {slot[1]} already on line {seen[key]}")
-        seen[key] = line
+            raise InputError(f"{where}: participant {participant} answered set "
+                             f"{slot[0]} trial {slot[1]} already at {seen[key]}")
+        seen[key] = where
         rows.append({"participant": participant, "set": slot[0], "trial": slot[1],
                      "stimulus": stimulus, "response": response, "image": design.image,
                      "condition": design.condition, "map_type": design.map_type,
                      "options": options, "correct": response == design.image})
     with_trials = {p for p, *_ in seen}
-    for participant, line in empty.items():
+    for participant, where in empty.items():
         if participant not in with_trials:
-            raise InputError(f"{path} line {line}: participant {participant} has no trials")
+            raise InputError(f"{where}: participant {participant} has no trials")
     if not rows:
         raise InputError(f"{path}: no responses")
     return pd.DataFrame(rows)

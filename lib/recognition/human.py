@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from lib.recognition.design import DesignSpec, make_design
-from lib.recognition.experiment import experiment_html
+from lib.recognition.experiment import copy_bundle, experiment_html
 from lib.recognition.labels import conflicts
 from lib.recognition.stimuli import gray_images, human_masks, render_stimuli
 
@@ -40,8 +40,9 @@ def build_experiment(image_ids: Sequence[str], images: np.ndarray,
 
 def write_experiment(exp: Experiment, out: Path, fixation_ms: int, flash_ms: int, iti_ms: int,
                      extra: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
-    """Write the folder `out`: stimuli/*.png, stimuli.csv, trials.csv, experiment.html and any
-    `extra` tables as <name>.csv; built beside it and renamed into place only when complete.
+    """Write the folder `out`: stimuli/*.png, stimuli.csv, trials.csv, experiment.html with
+    jsPsych's bundle in jspsych/, and any `extra` tables as <name>.csv; built beside it and
+    renamed into place only when complete.
     Returns the stimulus table."""
     out = Path(out)
     partial = out.with_name(out.name + ".partial")
@@ -53,6 +54,7 @@ def write_experiment(exp: Experiment, out: Path, fixation_ms: int, flash_ms: int
         exp.trials.to_csv(partial / "trials.csv", index=False)
         html = experiment_html(exp.trials, stimuli, exp.labels, fixation_ms, flash_ms, iti_ms)
         (partial / "experiment.html").write_text(html)
+        copy_bundle(partial / "jspsych")
         for name, table in (extra or {}).items():
             table.to_csv(partial / f"{name}.csv", index=False)
     except BaseException:

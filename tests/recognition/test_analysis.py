@@ -123,20 +123,20 @@ def test_participant_dprime_by_hand(design, tmp_path):
                                                          if t in set(table["mask_type"])]
 
 
-def test_exclusion_at_15_percent(design, tmp_path):
+def test_exclusion_below_min_accuracy(design, tmp_path):
     block = design[design["set"] == 0].sort_values("trial")
     rows = []
-    for participant, n_right in (("low", 2), ("exact", 3), ("high", 4)):
-        for k, t in enumerate(pd.concat([block, design[design["set"] == 1]]).itertuples()):
+    for participant, n_right in (("low", 1), ("exact", 2), ("high", 3)):
+        for k, t in enumerate(block.itertuples()):
             wrong = next(o for o in t.options.split(";") if o != t.image)
             rows.append({"participant": participant, "set": t.set, "trial": t.trial,
                          "stimulus": t.stimulus, "response": t.image if k < n_right else wrong})
     responses = read_responses(_write(tmp_path, pd.DataFrame(rows)), design)
-    # 20 trials each: 10% is excluded, exactly 15% and 20% are kept.
-    kept, out = exclude(responses, 0.15)
+    # 10 trials each: 10% is excluded, exactly 20% and 30% are kept.
+    kept, out = exclude(responses, 0.2)
     assert out == ["low"] and set(kept["participant"]) == {"exact", "high"}
-    assert len(kept) == 40
-    _, out = exclude(responses, 0.2)
+    assert len(kept) == 20
+    _, out = exclude(responses, 0.3)
     assert out == ["exact", "low"]
 
 
@@ -150,7 +150,9 @@ def test_exclusion_at_15_percent(design, tmp_path):
     (lambda t: t.assign(response=list(t["response"][:3]) + ["img999"] + list(t["response"][4:])),
      r"line 5: response 'img999' was not an option"),
     (lambda t: pd.concat([t, t.iloc[[2]]]), r"line 12: participant p1 answered set 0 trial 2 "
-                                            r"already on line 4"),
+                                            r"already at .*line 4"),
+    (lambda t: t.assign(set=list(t["set"][:-1]) + [1]), r"line 11: participant p1 also did set 1 "
+                                                        r"\(set 0 at .*line 2\); each participant"),
     (lambda t: t.assign(trial=[1] + list(t["trial"][1:])), r"line 2: stimulus .* was not shown "
                                                            r"as set 0 trial 1"),
     (lambda t: t.assign(set=["x"] + list(t["set"][1:])), r"line 2: set and trial must be "

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from lib.recognition.experiment import design_id
 from lib.recognition.human import design_summary, write_experiment
 
 
@@ -49,14 +50,24 @@ def test_binary_stimuli_reveal_exactly_half_the_image(small_experiment, tmp_path
 
 def test_folder_holds_trials_stimuli_and_a_page_without_network(written):
     exp, out, _ = written
-    assert sorted(p.name for p in out.iterdir()) == ["experiment.html", "stimuli", "stimuli.csv",
-                                                     "trials.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["experiment.html", "jspsych", "stimuli",
+                                                     "stimuli.csv", "trials.csv"]
+    from lib.recognition.experiment import BUNDLE
+
+    assert sorted(p.name for p in (out / "jspsych").iterdir()) == sorted(BUNDLE)
     pd.testing.assert_frame_equal(pd.read_csv(out / "trials.csv"), exp.trials,
                                   check_dtype=False)
     html = (out / "experiment.html").read_text()
-    assert not re.search(r"https?://|//cdn|<link|src=\"http", html)
+    assert not re.search(r"https?://|//cdn|src=\"http|href=\"http", html)
+    assert re.findall(r'<script src="([^"]+)"', html) == [
+        f"jspsych/{name}" for name in ["jspsych.js", "plugin-preload.js", "plugin-browser-check.js",
+                                       "plugin-fullscreen.js", "plugin-instructions.js",
+                                       "plugin-html-button-response.js",
+                                       "plugin-html-keyboard-response.js",
+                                       "plugin-image-keyboard-response.js"]]
     design = json.loads(re.search(r"const DESIGN = (\{.*?\});\n", html).group(1))
     assert design["flash_ms"] == 200 and design["n_sets"] == 5
+    assert design["experiment"] == "recognition_human" and design["design_id"] == design_id(exp.trials)
     assert len(design["sets"]["0"]) == 10
     first = design["sets"]["0"][0]
     assert (out / first["file"]).is_file() and len(first["options"]) == 10
@@ -68,3 +79,22 @@ def test_design_summary(small_experiment):
     assert summary["sets"] == 5 and summary["trials"] == 50
     assert sum(summary["trials_per_map_type"].values()) == 50
     assert summary["incorrect_r"]["max"] < 0.4
+
+
+def test_without_npm_ci_the_folder_is_not_written(small_experiment, tmp_path, monkeypatch):
+    from lib.errors import InputError
+    from lib.recognition import experiment
+
+    monkeypatch.setattr(experiment, "NODE_MODULES", tmp_path / "node_modules")
+    with pytest.raises(InputError, match=r"jspsych/dist/index.browser.min.js: not found; run `npm ci`"):
+        write_experiment(small_experiment, tmp_path / "human", fixation_ms=500, flash_ms=200,
+                         iti_ms=300)
+    assert not (tmp_path / "human").exists() and not (tmp_path / "human.partial").exists()
+
+
+def test_design_id_follows_the_trials(small_experiment):
+    trials = small_experiment.trials
+    assert design_id(trials) == design_id(trials.sample(frac=1, random_state=0))  # row order
+    changed = trials.copy()
+    changed.loc[0, "options"] = ";".join(reversed(changed.loc[0, "options"].split(";")))
+    assert design_id(changed) != design_id(trials)
