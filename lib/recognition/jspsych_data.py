@@ -44,14 +44,17 @@ def response_rows(path: Path, table: pd.DataFrame, trials: pd.DataFrame, design:
     flash: dict[tuple[str, str], str] = {}
     for k, r in enumerate(table.itertuples(index=False)):
         where = f"{path} line {k + 2} (trial_index {r.trial_index})"
+        blank = [c for c in PAGE_COLUMNS if not str(getattr(r, c)).strip()]
+        if blank and k == len(table) - 1:
+            raise InputError(f"{where}: the last row ends early (no {blank}): the file is truncated")
+        if blank:
+            raise InputError(f"{where}: no {blank}")
         if r.experiment != EXPERIMENT:
             raise InputError(f"{where}: data of experiment {r.experiment!r}, not {EXPERIMENT}")
         if r.design_id != design:
             raise InputError(f"{where}: recorded under design {r.design_id}, not this run's "
                              f"{design} (the trials changed since the data were collected)")
         participant = str(r.participant).strip()
-        if not participant:
-            raise InputError(f"{where}: no participant")
         set_, line = first.setdefault(participant, (r.set, k + 2))
         if r.set != set_:
             raise InputError(f"{where}: participant {participant} also did set {r.set} (set "

@@ -77,4 +77,7 @@ def as_jspsych(responses: pd.DataFrame, trials: pd.DataFrame, design: str) -> pd
                 response_image=r.response)
             add(r, "html-keyboard-response", "iti", trial=r.trial)
         add(first, "html-button-response", "end", rt=500, response=0)
-    return pd.DataFrame(rows).reindex(columns=jspsych_columns())
+    table = pd.DataFrame(rows).reindex(columns=jspsych_columns())
+    # Integers as jsPsych writes them (no "3.0" where other rows leave the field empty).
+    ints = ["trial", "rt", "response", "flash_ms"]
+    return table.astype(dict.fromkeys(ints, "Int64"))

@@ -168,3 +168,65 @@ def test_bad_responses_name_the_row(design, tmp_path, edit, message):
     read_responses(_write(tmp_path, good), design)  # the unedited file is fine
     with pytest.raises(InputError, match=message):
         read_responses(_write(tmp_path, edit(good.reset_index(drop=True)), "bad.csv"), design)
+
+
+def _jspsych_file(design, tmp_path, edit=None, name="session.csv"):
+    """One participant's jsPsych session of set 0 (right on every trial), optionally edited."""
+    from lib.recognition.experiment import design_id
+    from tests.recognition.simulate import as_jspsych
+
+    block = design[design["set"] == 0].sort_values("trial")
+    plain = pd.DataFrame({"participant": "p1", "set": 0, "trial": block["trial"],
+                          "stimulus": block["stimulus"], "response": block["image"]})
+    rows = as_jspsych(plain, design, design_id(design))
+    return _write(tmp_path, edit(rows) if edit else rows, name)
+
+
+def _set_at(rows, task, column, value, nth=0):
+    rows = rows.copy()
+    rows.loc[rows.index[rows["task"] == task][nth], column] = value
+    return rows
+
+
+def test_jspsych_session_reads_as_one_response_per_trial(design, tmp_path):
+    responses = read_responses(_jspsych_file(design, tmp_path), design)
+    block = design[design["set"] == 0].sort_values("trial")
+    assert list(responses["trial"]) == list(block["trial"]) and responses["correct"].all()
+    # A folder of sessions: each participant's file.
+    folder = tmp_path / "sessions"
+    folder.mkdir()
+    _jspsych_file(design, folder, name="a.csv")
+    _jspsych_file(design, folder, lambda r: r.assign(participant="p2"), name="b.csv")
+    assert sorted(read_responses(folder, design)["participant"].unique()) == ["p1", "p2"]
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda r: r.assign(experiment="stroop"),
+     r"session.csv line 2 \(trial_index 0\): data of experiment 'stroop', not recognition_human"),
+    (lambda r: r.drop(columns=["design_id"]), r"jsPsych data without column\(s\) \['design_id'\]"),
+    (lambda r: _set_at(r, "response", "design_id", "0123456789abcdef"),
+     r"line 5 \(trial_index 3\): recorded under design 0123456789abcdef, not this run's"),
+    (lambda r: r.iloc[:-3], r"participant p1 \(from line 2\) has no end row: the file is truncated"),
+    (lambda r: _set_at(r, "iti", "set", 1, nth=4),
+     r"line \d+ \(trial_index \d+\): participant p1 also did set 1 \(set 0 from line 2\)"),
+    (lambda r: _set_at(r, "response", "stimulus_id", "img1__x__own", nth=2),
+     r"line 13 \(trial_index 11\): unknown stimulus 'img1__x__own'"),
+    (lambda r: r.drop(index=r.index[r["task"] == "response"][[3, 6]]),
+     r"participant p1 set 0: no response for trial\(s\) \[3, 6\]"),
+])
+def test_bad_jspsych_data_names_the_file_and_line(design, tmp_path, edit, message):
+    with pytest.raises(InputError, match=message):
+        read_responses(_jspsych_file(design, tmp_path, edit), design)
+
+
+def test_truncated_mid_row_or_empty_files_are_clear_errors(design, tmp_path):
+    good = _jspsych_file(design, tmp_path).read_text()
+    cut = tmp_path / "cut.csv"
+    cut.write_text(good[: len(good) // 2])  # ends inside a row: the end row is missing
+    with pytest.raises(InputError, match=r"cut.csv line \d+ \(trial_index \d+\): the last row ends "
+                                         "early .*: the file is truncated"):
+        read_responses(cut, design)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(InputError, match="empty.csv: not a readable CSV file"):
+        read_responses(empty, design)

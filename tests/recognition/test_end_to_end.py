@@ -1,7 +1,8 @@
-"""The human path end to end in a project copy: simulated responses with a known d' per mask type
--> stage recognition_human -> stage stats (d' per image and per participant, as
-stats.dprime_unit asks) -> the masking page. Inputs are synthetic (images, attention store,
-fit_smoothing.json, labels), so it needs no study data, model or weights."""
+"""The human path end to end in a project copy: simulated responses with a known d' per mask
+type, saved as the experiment page's jsPsych data -> stage recognition_human -> stage stats (d'
+per image and per participant, as stats.dprime_unit asks) -> the masking page. Inputs are
+synthetic (images, attention store, fit_smoothing.json, labels), so it needs no study data,
+model or weights."""
 
 import io
 import json
@@ -20,12 +21,13 @@ from scipy.stats import binom, norm
 
 from lib.paths import ROOT
 from lib.recognition.design import DesignSpec
+from lib.recognition.experiment import design_id
 from lib.recognition.human import build_experiment
 from lib.recognition.sources import raw_ann_maps
 from lib.report_render import render_fallback
 from lib.store import write_dataset
 from tests.recognition.conftest import blob_maps, toy_images, toy_labels
-from tests.recognition.simulate import simulate, true_dprime
+from tests.recognition.simulate import as_jspsych, simulate, true_dprime
 
 TYPES = ["toy-SGBP-I", "toy-GradCAM-I"]
 # Probability of naming the shown image (10 options): SGBP masks help more than Grad-CAM masks.
@@ -59,6 +61,7 @@ def project(tmp_path_factory):
         shutil.copytree(ROOT / folder, root / folder,
                         ignore=shutil.ignore_patterns("_site", "__pycache__", ".quarto"))
     shutil.copy(ROOT / "params.yaml", root / "params.yaml")
+    (root / "node_modules").symlink_to(ROOT / "node_modules")  # jsPsych, from `npm ci`
     params = yaml.safe_load((root / "params.yaml").read_text())
     ids = params["data"]["images"]
     gen = np.random.default_rng(5)
@@ -88,8 +91,10 @@ def project(tmp_path_factory):
                               {m: raw_ann_maps(store, m, ids) for m in TYPES},
                               dict.fromkeys(TYPES, 1.0), labels, spec, grid=20, size=32).trials
     (root / "data/responses").mkdir()
-    simulate(trials, P_CORRECT, PER_SET, np.random.default_rng(11)).to_csv(
-        root / "data/responses/simulated.csv", index=False)
+    # Saved as the experiment page's jsPsych sessions, concatenated into one file.
+    responses = simulate(trials, P_CORRECT, PER_SET, np.random.default_rng(11))
+    as_jspsych(responses, trials, design_id(trials)).to_csv(root / "data/responses/simulated.csv",
+                                                           index=False)
     _stage(root, "recognition_human")
     written = pd.read_csv(root / "data/recognition/human/trials.csv")
     assert written.equals(pd.read_csv(io.StringIO(trials.to_csv(index=False))))
