@@ -130,6 +130,6 @@ def test_page_without_participant_or_set_says_how_to_open_it(small_experiment, t
     driver, _ = browser
     out = tmp_path / "human"
     write_experiment(small_experiment, out, fixation_ms=300, flash_ms=200, iti_ms=100)
-    driver.get((out / "experiment.html").as_uri() + "?participant=x&set=99")
+    driver.get((out / "experiment.html").as_uri() + "?participant=x&set=toString")
     text = driver.find_element(By.ID, "setup-error").text
     assert "experiment.html?participant=ID&set=N" in text and "0 to 4" in text
