@@ -83,3 +83,26 @@ def native_human_maps(human_maps: xr.Dataset, image_ids: Sequence[str]) -> dict[
         raise InputError(f"human maps: no native maps for {absent} (rerun estimate_human)")
     order = [images.index(i) for i in image_ids]
     return {m: human_maps[f"native_{m}"].values[order].astype(np.float64) for m in measures}
+
+
+def human_mask_maps(human: xr.DataArray, native: Mapping[str, np.ndarray],
+                    image_ids: Sequence[str]) -> dict[tuple[str, str], np.ndarray]:
+    """recognition_ann's human-map sources as the study made them, {("human", map): (n, H, W)}:
+    each measure's native maps (`native`, in `image_ids` order, as `native_human_maps` gives
+    them) and, for the Human PC (or any map without
+    native ones), the analysis grid's. `human` is (human_map, image, y, x), as
+    lib.human_pc.load_human_targets returns; the masks follow by area resizing to 250 and
+    `ann_mask`, whatever H and W are."""
+    images = set(map(str, human["image"].values))
+    missing = [i for i in image_ids if i not in images]
+    if missing:
+        raise InputError(f"human maps: no maps for images {missing}")
+    out = {}
+    for h in map(str, human["human_map"].values):
+        maps = native.get(h)
+        if maps is None:
+            maps = human.sel(human_map=h, image=list(image_ids)).values
+        elif len(maps) != len(image_ids):
+            raise InputError(f"human maps: {len(maps)} native {h} maps for {len(image_ids)} images")
+        out[("human", h)] = np.asarray(maps, dtype=np.float64)
+    return out

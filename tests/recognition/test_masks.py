@@ -139,3 +139,19 @@ def test_native_human_maps_come_from_the_store_in_image_order(rng):
         native_human_maps(store, ["d"])
     with pytest.raises(InputError, match=r"no native maps for \['free'\]"):
         native_human_maps(store.drop_vars("native_free"), ["a"])
+
+
+def test_human_mask_maps_use_native_measures_and_the_grid_pc(rng):
+    import xarray as xr
+
+    from lib.recognition.sources import human_mask_maps
+
+    grid = xr.DataArray(rng.random((2, 3, 10, 10)), dims=("human_map", "image", "y", "x"),
+                        coords={"human_map": ["free", "pc"], "image": ["a", "b", "c"]})
+    free = rng.random((2, 251, 251))
+    maps = human_mask_maps(grid, {"free": free}, ["c", "a"])
+    assert list(maps) == [("human", "free"), ("human", "pc")]
+    np.testing.assert_array_equal(maps[("human", "free")], free)
+    np.testing.assert_array_equal(maps[("human", "pc")], grid.values[1][[2, 0]])
+    with pytest.raises(InputError, match="2 native free maps for 1 images"):
+        human_mask_maps(grid, {"free": free}, ["a"])
