@@ -89,10 +89,9 @@ def human_mask_maps(human: xr.DataArray, native: Mapping[str, np.ndarray],
                     image_ids: Sequence[str]) -> dict[tuple[str, str], np.ndarray]:
     """recognition_ann's human-map sources as the study made them, {("human", map): (n, H, W)}:
     each measure's native maps (`native`, in `image_ids` order, as `native_human_maps` gives
-    them) and, for the Human PC (or any map without
-    native ones), the analysis grid's. `human` is (human_map, image, y, x), as
-    lib.human_pc.load_human_targets returns; the masks follow by area resizing to 250 and
-    `ann_mask`, whatever H and W are."""
+    them) and, for the Human PC (or any map without native ones), the analysis grid's. `human`
+    is (human_map, image, y, x), as lib.human_pc.load_human_targets returns; the masks follow by
+    area resizing to 250 and `ann_mask`, whatever H and W are."""
     images = set(map(str, human["image"].values))
     missing = [i for i in image_ids if i not in images]
     if missing:
