@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Stage commands in dvc.yaml call `python`: make it the project's.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: venv data browser repro test lint report bench clean-venv exps
+.PHONY: venv data npm browser repro test lint report bench clean-venv exps
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
@@ -22,8 +22,15 @@ venv: $(STAMP)
 data: venv
 	$(VENV)/bin/dvc pull --allow-missing
 
-repro: data
+repro: data npm
 	$(VENV)/bin/dvc repro
+
+# The human experiment's page runs on jsPsych: the versions pinned in package-lock.json, which
+# recognition_human copies into data/recognition/human/jspsych/ (docs/masking.md).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+npm: node_modules/.package-lock.json
 
 # The recognition experiment page is tested in headless Chromium (tests/recognition/test_browser.py):
 # install chromium + chromedriver when missing (Debian, as root, as in CI); else that test skips.
@@ -32,7 +39,7 @@ browser:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } || \
 	  echo "warning: chromium/chromedriver not installed; the browser test will skip"
 
-test: data browser
+test: data npm browser
 	$(VENV)/bin/python -m pytest
 
 # The experiments table with the headline values (metrics/headline.json) and only the params and

@@ -38,6 +38,7 @@ def deviations(params: Mapping, store_settings: Mapping[str, Mapping] | None = N
     trained = models_of_role(models, "model")
     controls = models_of_role(models, "random")
     rows = []
+    size = _get(params, "data.grid", 100)
 
     study_like = [m for m in trained if not m.startswith("effnetlite")]
     rows.append({
@@ -80,7 +81,6 @@ def deviations(params: Mapping, store_settings: Mapping[str, Mapping] | None = N
         "effect": "",
     })
 
-    size = _get(params, "data.grid", 100)
     rows.append({
         "aspect": "bootstrap",
         "study": "100 resamples of participants, maps rebuilt, SD of the mean r at the fitted sigma",
@@ -92,16 +92,28 @@ def deviations(params: Mapping, store_settings: Mapping[str, Mapping] | None = N
 
     rows.append({
         "aspect": "masks (ANN recognition)",
-        "study": "median-floored graded mask on the RGB image at 250 x 250",
-        "run": "the same, at {0} x {0}".format(_get(params, "recognition_ann.size", 250)),
-        "why": "", "effect": "",
+        "study": ("median-floored graded mask on the RGB image at 250 x 250, the six measures' masks "
+                  "area-resized from their native 250/251 px maps, the Human PC's from its 100 x 100 map"),
+        "run": ("the same mask at {0} x {0}; every human-map mask area-resized from the {1} x {1} "
+                "analysis grid").format(_get(params, "recognition_ann.size", 250), size),
+        "why": "recognition_ann reads the human maps on the analysis grid; the native maps are in the "
+               "estimate_human store (lib.recognition.sources.native_human_maps)",
+        "effect": ("on the study images the grid-based masks correlate r >= 0.998 with the native-map masks "
+                   "and 0.6-1.1 % of pixels fall on the other side of the median (docs/masking.md)"),
     })
     human_types = _get(params, "recognition_human.map_types", []) or []
+    style = _get(params, "recognition_human.mask_style", "graded")
     rows.append({
         "aspect": "masks (human recognition)",
-        "study": "AlexNet SGBP, Score-CAM and Grad-CAM (ImageNet), median threshold, grayscale",
-        "run": f"{', '.join(human_types)}; the same threshold; no responses collected yet",
-        "why": "AlexNet-I weights are not available offline", "effect": "",
+        "study": ("AlexNet SGBP, Score-CAM and Grad-CAM (ImageNet); graded: the map's values above its "
+                  "median, 0 below, multiplied into the grayscale image"),
+        "run": (f"{', '.join(human_types)}; "
+                + ("graded, as the study" if style == "graded" else
+                   "binary: the half above the median shown unchanged (`mask_style: binary`)")
+                + "; no responses collected yet"),
+        "why": "AlexNet-I weights are not available offline"
+               + ("" if style == "graded" else "; binary masks set in params.yaml"),
+        "effect": "",
     })
     rows.append({
         "aspect": "CAMERAS input resampling",

@@ -15,7 +15,7 @@ Contracts (a present file that breaks one is an InputError naming the file):
 | `noise_ceiling` | FIT_CONTROLS | JSON {"noise_ceiling": {human_map: {"ceiling", ...}}} -> human_map, ceiling |
 | `recognition_ann` | RECOGNITION_ANN_TABLE | model, mask_source, mask_type, image, mask_image, inverse_rank |
 | `recognition_ann_means` | RECOGNITION_ANN_METRICS | JSON {mask_type: {"correct", "incorrect"}} |
-| `dprime` | RECOGNITION_DPRIME | participant, mask_type, masking, dprime |
+| `dprime` | DPRIME_TABLES[unit] (per image or per participant) | <unit>, mask_type, masking, dprime |
 | `stats_table` | STATS/<name>.csv | the stats stage's tables (lib.stats column lists) |
 
 Tables are CSV; a Parquet file of the same stem is read when the CSV is absent. Map-type tables
@@ -171,8 +171,16 @@ def recognition_ann_means(path: Path = paths.RECOGNITION_ANN_METRICS) -> pd.Data
     return pd.DataFrame(rows, columns=["mask_type", "masking", "inverse_rank"])
 
 
-def dprime(path: Path = paths.RECOGNITION_DPRIME, unit: str = "participant") -> pd.DataFrame | None:
-    return read_table(path, (unit, "mask_type", "masking", "dprime"))
+# recognition_human writes d' at both units; stats.dprime_unit picks the one its tests pair over.
+DPRIME_TABLES = {"image": paths.RECOGNITION_DPRIME, "participant": paths.RECOGNITION_DPRIME_PARTICIPANT}
+
+
+def dprime(path: Path | None = None, unit: str = "participant") -> pd.DataFrame | None:
+    """Human d' per `unit` (image or participant), mask type and masking; `path` defaults to
+    that unit's table of recognition_human."""
+    if unit not in DPRIME_TABLES:
+        raise InputError(f"params.yaml: stats.dprime_unit must be one of {sorted(DPRIME_TABLES)}, got {unit!r}")
+    return read_table(path or DPRIME_TABLES[unit], (unit, "mask_type", "masking", "dprime"))
 
 
 def stats_summary(path: Path = paths.STATS_METRICS) -> dict | None:

@@ -66,7 +66,9 @@ RECOGNITION_ANN_METRICS = METRICS / "recognition_ann.json"  # {mask_type: {"corr
 CASCADE = DATA / "randomisation" / "cascade.zarr"  # cascading weight randomisation, per network
 RANDOMISATION_METRICS = METRICS / "randomisation.json"
 RECOGNITION_HUMAN = RECOGNITION / "human"  # experiment design: stimuli/, trials.csv, ...
-RECOGNITION_DPRIME = RECOGNITION_HUMAN / "dprime.csv"  # only when human responses were analysed
+RECOGNITION_DPRIME = RECOGNITION_HUMAN / "dprime.csv"  # per image; only when responses were analysed
+RECOGNITION_DPRIME_PARTICIPANT = RECOGNITION_HUMAN / "dprime_participant.csv"  # per participant
+NODE_MODULES = ROOT / "node_modules"  # `npm ci`: jsPsych for the human experiment's page
 RESPONSES = DATA / "responses"  # where a lab puts recognition_human response files
 
 # benchmark (lib.benchmark): the standard saliency metrics, versioned, and the leaderboard rows

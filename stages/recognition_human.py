@@ -42,12 +42,13 @@ def main() -> None:
     exp = build_experiment(
         ids, read_images(ids), {m: raw_ann_maps(stores, m, ids) for m in spec.map_types},
         {m: fitted_sigma(fit, m, pc_id) for m in spec.map_types}, load_labels(LABELS, ids), spec,
-        get(params, "data.grid", int), get(params, p + "size", int))
+        get(params, "data.grid", int), get(params, p + "size", int),
+        get(params, p + "mask_style", str))
     metrics = {"design": design_summary(exp.trials), "analysis": None}
-    extra = {}
+    extra = {}  # the analysis tables, when there are responses
     responses = get(params, p + "responses", (str, type(None)))
     if responses:
-        metrics["analysis"], extra["dprime"], extra["bootstrap"] = analyse(
+        metrics["analysis"], extra = analyse(
             ROOT / responses, exp.trials, spec.map_types, ids,
             get(params, p + "min_accuracy", float), get(params, p + "n_resamples", int),
             spec.seed)

@@ -13,7 +13,7 @@ from lib.answer import answer
 from lib.atomic import write_json, write_text
 from lib.map_types import annotate
 from lib.params import get, load_params
-from lib.paths import COMPARE_PER_IMAGE, RECOGNITION_ANN_TABLE, RECOGNITION_DPRIME, STATS, STATS_METRICS
+from lib.paths import COMPARE_PER_IMAGE, RECOGNITION_ANN_TABLE, STATS, STATS_METRICS
 from stages._run import run
 
 NO_MODEL = ("no trained network: extract_attention.models lists only random-weight controls, so no "
@@ -24,6 +24,7 @@ def main() -> None:
     params = load_params()
     alpha = get(params, "stats.alpha", float)
     unit = get(params, "stats.dprime_unit", str)
+    dprime = outputs.dprime(unit=unit)  # read first: an unknown unit stops before any work
     tables = {name: pd.DataFrame(columns=columns) for name, columns in (
         ("best_vs_others", stats.TEST_COLUMNS), ("family_tests", stats.TEST_COLUMNS),
         ("family_means", ["human_map", "image", "family", "r", "n_map_types"]),
@@ -69,9 +70,8 @@ def main() -> None:
              for name, model in analyses], ignore_index=True)
         summary["recognition_anova"] = stats.summarise_anova(tables["recognition_anova"])
 
-    dprime = outputs.dprime(unit=unit)
     if dprime is None:
-        summary["dprime_tests"] = {"status": outputs.not_available(RECOGNITION_DPRIME, "human responses")}
+        summary["dprime_tests"] = {"status": outputs.not_available(outputs.DPRIME_TABLES[unit], "human responses")}
     else:
         tables["dprime_tests"] = stats.dprime_tests(dprime, unit=unit, alpha=alpha)
         summary["dprime_tests"] = stats.summarise_tests(tables["dprime_tests"])

@@ -23,3 +23,11 @@ def test_rows_follow_params_and_measured_effects():
     assert "study" in _row(rows, "input normalisation")["run"]
     assert "study-code" in _row(rows, "SmoothGrad noise")["run"]
     assert _row(rows, "input normalisation")["effect"] == "not recorded in this run's stores"
+
+
+def test_human_mask_row_follows_mask_style():
+    params = load_params()
+    assert "graded, as the study" in _row(deviations(params), "masks (human recognition)")["run"]
+    binary = {**params, "recognition_human": {**params["recognition_human"], "mask_style": "binary"}}
+    row = _row(deviations(binary), "masks (human recognition)")
+    assert "binary" in row["run"] and "binary masks set in params.yaml" in row["why"]

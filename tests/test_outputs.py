@@ -57,3 +57,14 @@ def test_recognition_means_from_metrics(tmp_path):
     path.write_text(json.dumps({"pc": {"correct": 0.9}}))
     with pytest.raises(InputError, match="incorrect"):
         outputs.recognition_ann_means(path)
+
+
+def test_dprime_unit_picks_the_table_and_rejects_others(tmp_path):
+    table = tmp_path / "d.csv"
+    pd.DataFrame({"image": ["img1"], "mask_type": ["a"], "masking": ["correct"],
+                  "dprime": [1.0]}).to_csv(table, index=False)
+    assert outputs.dprime(table, unit="image")["image"].tolist() == ["img1"]
+    with pytest.raises(InputError, match="d.csv: missing column"):
+        outputs.dprime(table, unit="participant")
+    with pytest.raises(InputError, match="stats.dprime_unit must be one of"):
+        outputs.dprime(unit="set")

@@ -8,6 +8,11 @@ image of the same set shown), both within one map type and condition. Rates use 
 correction (k + 0.5) / (n + 1), so 0 and 1 stay finite; a cell with no signal or no noise trials
 is NaN. Paired t-tests across images compare conditions and map types (Bonferroni over all of
 them); percentile intervals come from resampling response rows with replacement.
+
+The same d' per participant (`participant_dprime_table`), pooled over the images of a map type and
+condition, is what stats pairs over when `stats.dprime_unit` is `participant`: each trial is one
+signal trial for the cell and one noise trial for each of the other options, so hits + false
+alarms = trials and a participant's cell has (trials x (options - 1)) noise trials.
 """
 
 from __future__ import annotations
@@ -25,64 +30,93 @@ from scipy.stats import norm
 
 from lib.errors import InputError
 from lib.recognition.design import CONDITIONS
+from lib.recognition.experiment import design_id
+from lib.recognition.jspsych_data import is_jspsych, response_rows
 from lib.tabular import line_of, read_table_file
 
 REQUIRED = ["participant", "set", "trial", "stimulus", "response"]
 
 
-def read_responses(path: Path, trials: pd.DataFrame) -> pd.DataFrame:
-    """The responses file checked against the design's trial table, joined with it: columns
-    participant, set, trial, stimulus, response, image, condition, map_type, options (list),
-    correct. InputError naming the line for missing values, unknown stimuli, trials that the
-    design does not have, responses that were not options, repeated trials, and participants
-    listed without any trials."""
-    path = Path(path)
+def _load(path: Path, trials: pd.DataFrame) -> list[dict]:
+    """One responses file as rows {participant, set, trial, stimulus, response, where}: jsPsych
+    data from the experiment page (lib.recognition.jspsych_data), or a plain table with the
+    REQUIRED columns, one row per trial (a row with only a participant lists one without trials)."""
     table = read_table_file(path, "responses file", text=True)
+    if is_jspsych(table):
+        return response_rows(path, table, trials, design_id(trials))
     missing = [c for c in REQUIRED if c not in table.columns]
     if missing:
-        raise InputError(f"{path}: missing column(s) {missing} (need {REQUIRED})")
+        raise InputError(f"{path}: missing column(s) {missing} (need {REQUIRED}, or jsPsych data "
+                         "saved by experiment.html)")
+    return [dict(zip(REQUIRED, (str(v).strip() for v in rec), strict=True))
+            | {"where": f"{path} line {line_of(table, k) or k + 2}"}
+            for k, rec in enumerate(table[REQUIRED].itertuples(index=False))]
+
+
+def read_responses(path: Path, trials: pd.DataFrame) -> pd.DataFrame:
+    """The responses checked against the design's trial table, joined with it: columns
+    participant, set, trial, stimulus, response, image, condition, map_type, options (list),
+    correct. `path` is one file or a folder of *.csv files (e.g. one jsPsych file per
+    participant). InputError naming the file and line for missing values, unknown stimuli, trials
+    that the design does not have, responses that were not options, repeated trials, participants
+    listed without any trials or in two sets, and (jsPsych data) files from another experiment or
+    design, truncated files and missing trials."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(path.glob("*.csv"))
+        if not files:
+            raise InputError(f"{path}: no responses files (*.csv)")
+    elif path.is_file():
+        files = [path]
+    else:
+        raise InputError(f"{path}: responses file not found")
     by_slot = {(int(r.set), int(r.trial)): r for r in trials.itertuples()}
     stimuli = set(trials["stimulus"])
-    rows, seen, empty = [], {}, {}
-    for k, rec in enumerate(table[REQUIRED].itertuples(index=False)):
-        line = line_of(table, k) or k + 1
-        participant, set_, trial, stimulus, response = (str(v).strip() for v in rec)
+    rows, seen, empty, sets = [], {}, {}, {}
+    for rec in (r for f in files for r in _load(f, trials)):
+        where = rec["where"]
+        participant, set_, trial, stimulus, response = (
+            str(rec[c]).strip() for c in REQUIRED)
         if not participant:
-            raise InputError(f"{path} line {line}: no participant")
+            raise InputError(f"{where}: no participant")
         if not (set_ or trial or stimulus or response):
-            empty.setdefault(participant, line)  # a participant row without a trial
+            empty.setdefault(participant, where)  # a participant row without a trial
             continue
         for name, value in zip(REQUIRED[1:], (set_, trial, stimulus, response), strict=True):
             if not value:
-                raise InputError(f"{path} line {line}: participant {participant}: no {name}")
+                raise InputError(f"{where}: participant {participant}: no {name}")
         if stimulus not in stimuli:
-            raise InputError(f"{path} line {line}: unknown stimulus {stimulus!r}")
+            raise InputError(f"{where}: unknown stimulus {stimulus!r}")
         try:
             slot = (int(set_), int(trial))
         except ValueError as err:
-            raise InputError(f"{path} line {line}: set and trial must be integers, got "
+            raise InputError(f"{where}: set and trial must be integers, got "
                              f"{set_!r}, {trial!r}") from err
+        first_set, first_where = sets.setdefault(participant, (slot[0], where))
+        if slot[0] != first_set:
+            raise InputError(f"{where}: participant {participant} also did set {slot[0]} (set "
+                             f"{first_set} at {first_where}); each participant does one set")
         design = by_slot.get(slot)
         if design is None or design.stimulus != stimulus:
-            raise InputError(f"{path} line {line}: stimulus {stimulus} was not shown as set "
+            raise InputError(f"{where}: stimulus {stimulus} was not shown as set "
                              f"{slot[0]} trial {slot[1]}")
         options = design.options.split(";")
         if response not in options:
-            raise InputError(f"{path} line {line}: response {response!r} was not an option "
+            raise InputError(f"{where}: response {response!r} was not an option "
                              f"({';'.join(options)})")
         key = (participant, *slot)
         if key in seen:
-            raise InputError(f"{path} line {line}: participant {participant} answered set "
-                             f"{slot[0]} trial {slot[1]} already on line {seen[key]}")
-        seen[key] = line
+            raise InputError(f"{where}: participant {participant} answered set "
+                             f"{slot[0]} trial {slot[1]} already at {seen[key]}")
+        seen[key] = where
         rows.append({"participant": participant, "set": slot[0], "trial": slot[1],
                      "stimulus": stimulus, "response": response, "image": design.image,
                      "condition": design.condition, "map_type": design.map_type,
                      "options": options, "correct": response == design.image})
     with_trials = {p for p, *_ in seen}
-    for participant, line in empty.items():
+    for participant, where in empty.items():
         if participant not in with_trials:
-            raise InputError(f"{path} line {line}: participant {participant} has no trials")
+            raise InputError(f"{where}: participant {participant} has no trials")
     if not rows:
         raise InputError(f"{path}: no responses")
     return pd.DataFrame(rows)
@@ -157,6 +191,26 @@ def dprime_table(responses: pd.DataFrame, map_types: Sequence[str], images: Sequ
         "n_noise": n_noise.astype(int), "false_alarms": fas.astype(int),
         "hit_rate": hit_rate, "fa_rate": fa_rate, "dprime": d,
     })
+
+
+def participant_dprime_table(responses: pd.DataFrame, map_types: Sequence[str]) -> pd.DataFrame:
+    """d' per participant, mask type and masking, pooled over images, with its counts and
+    log-linear-corrected rates; cells a participant has no trials in are left out."""
+    frame = responses.assign(n_noise=responses["options"].map(len) - 1,
+                             hit=responses["correct"].astype(int))
+    counts = (frame.groupby(["participant", "map_type", "condition"], sort=True)
+              .agg(n_signal=("hit", "size"), hits=("hit", "sum"), n_noise=("n_noise", "sum"))
+              .reset_index())
+    counts["false_alarms"] = counts["n_signal"] - counts["hits"]
+    hit_rate, fa_rate, d = _dprime(*(counts[c].to_numpy(dtype=np.float64) for c in
+                                     ("n_signal", "hits", "n_noise", "false_alarms")))
+    order = {m: k for k, m in enumerate(map_types)}
+    table = counts.rename(columns={"map_type": "mask_type", "condition": "masking"}).assign(
+        hit_rate=hit_rate, fa_rate=fa_rate, dprime=d)
+    table = table.sort_values(["participant", "mask_type", "masking"],
+                              key=lambda c: c.map(order) if c.name == "mask_type" else c)
+    return table[["participant", "mask_type", "masking", "n_signal", "hits", "n_noise",
+                  "false_alarms", "hit_rate", "fa_rate", "dprime"]].reset_index(drop=True)
 
 
 def _wide(dp: pd.DataFrame) -> pd.DataFrame:
@@ -252,9 +306,9 @@ def paired_tests(dp: pd.DataFrame, map_types: Sequence[str], samples: np.ndarray
 
 
 def analyse(path: Path, trials: pd.DataFrame, map_types: Sequence[str], images: Sequence[str],
-            min_accuracy: float, n_resamples: int, seed: int
-            ) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
-    """(metrics, d' table, bootstrap table) for a responses file and its design."""
+            min_accuracy: float, n_resamples: int, seed: int) -> tuple[dict, dict[str, pd.DataFrame]]:
+    """(metrics, tables) for a responses file and its design; tables `dprime` (per image),
+    `dprime_participant` and `bootstrap`, named as recognition_human writes them."""
     responses = read_responses(path, trials)
     kept, excluded = exclude(responses, min_accuracy)
     if kept.empty:
@@ -273,7 +327,9 @@ def analyse(path: Path, trials: pd.DataFrame, map_types: Sequence[str], images: 
         "tests": [{k: ([_r(x) for x in v] if isinstance(v, list) else _r(v))
                    for k, v in t.items()} for t in tests],
     }
-    return metrics, dp, boot
+    tables = {"dprime": dp, "dprime_participant": participant_dprime_table(kept, map_types),
+              "bootstrap": boot}
+    return metrics, tables
 
 
 def _r(value):

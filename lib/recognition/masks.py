@@ -2,7 +2,9 @@
 
 Both experiments work on a 250x250 grid: images and maps are resized there with area
 interpolation. recognition_ann uses a graded mask (median-floored, shifted, scaled to [0, 1]) on
-the RGB image; recognition_human a mask revealing exactly half the pixels of the grayscale image.
+the RGB image; recognition_human a mask revealing exactly half the pixels of the grayscale image,
+graded as the study made it (the map's own values above the median, scaled by its maximum, zero
+elsewhere) or binary (`recognition_human.mask_style`).
 """
 
 from __future__ import annotations
@@ -79,6 +81,33 @@ def half_mask(maps: np.ndarray) -> np.ndarray:
         order = np.lexsort((closeness, row))
         out[k, order[row.size // 2:]] = 1.0
     return out.reshape(a.shape)
+
+
+MASK_STYLES = ("graded", "binary")
+
+
+def graded_half_mask(maps: np.ndarray) -> np.ndarray:
+    """recognition_human's graded masks (..., H, W) in [0, 1]: each map's values on the half of
+    the pixels `half_mask` reveals, divided by the map's maximum, and 0 on the other half. Values
+    below 0 (bicubic overshoot beside flat zeros) count as 0. A map without a positive value
+    reveals nothing: InputError."""
+    a = np.clip(np.asarray(maps, dtype=np.float64), 0, None)
+    top = a.max(axis=(-2, -1), keepdims=True)
+    if not np.all(top > 0):
+        bad = np.argwhere(top.reshape(-1) <= 0)[:, 0].tolist()
+        raise InputError(f"graded_half_mask: map(s) {bad} have no positive values")
+    return half_mask(maps) * a / top
+
+
+def human_mask(maps: np.ndarray, style: str) -> np.ndarray:
+    """recognition_human's masks of `style` (MASK_STYLES) from maps (..., H, W) on the stimulus
+    grid."""
+    if style == "graded":
+        return graded_half_mask(maps)
+    if style == "binary":
+        return half_mask(maps)
+    raise InputError(f"params.yaml: recognition_human.mask_style must be one of {list(MASK_STYLES)}, "
+                     f"got {style!r}")
 
 
 def to_grid_maps(raw: np.ndarray, grid: int, sigma: float) -> np.ndarray:

@@ -10,16 +10,18 @@ import pandas as pd
 from PIL import Image
 
 from lib.errors import InputError
-from lib.recognition.masks import area_resize, grayscale, half_mask, to_grid_maps, to_uint8
+from lib.recognition.masks import area_resize, grayscale, human_mask, to_grid_maps, to_uint8
 
 STIMULUS_COLUMNS = ["stimulus", "file", "image", "map_type", "condition", "mask_image", "rotation"]
 
 
-def human_masks(raw: np.ndarray, grid: int, sigma: float, size: int) -> np.ndarray:
-    """0/1 masks (n, size, size) revealing half of each image: raw ANN maps (n, H, W) resized to the
-    analysis grid, blurred at the sigma fitted to the Human PC, resized to the stimulus grid (area),
-    and thresholded at the median."""
-    return half_mask(area_resize(to_grid_maps(raw, grid, sigma), size))
+def human_masks(raw: np.ndarray, grid: int, sigma: float, size: int, style: str = "graded"
+                ) -> np.ndarray:
+    """Masks (n, size, size) in [0, 1] revealing half of each image: raw ANN maps (n, H, W) resized
+    to the analysis grid (where sigma was fitted), blurred at the sigma fitted to the Human PC,
+    resized to the stimulus grid (area) and thresholded at the median; `style` graded keeps the
+    map's values above it, binary sets them to 1 (lib.recognition.masks.human_mask)."""
+    return human_mask(area_resize(to_grid_maps(raw, grid, sigma), size), style)
 
 
 def gray_images(images: np.ndarray, size: int) -> np.ndarray:

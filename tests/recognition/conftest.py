@@ -43,12 +43,22 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(0)
 
 
-@pytest.fixture(scope="session")
-def small_experiment():
-    """A 25-image, 2-map-type experiment with 5 sets of 10 trials on a 64 px stimulus grid."""
+def _experiment(mask_style: str):
     gen = np.random.default_rng(1)
     raw = {m: blob_maps(len(IMAGES), 48, gen) for m in MAP_TYPES}
     spec = DesignSpec(map_types=MAP_TYPES, n_sets=5, set_size=10, seed=3)
     return build_experiment(IMAGES, toy_images(len(IMAGES), 80, gen), raw,
                             dict.fromkeys(MAP_TYPES, 1.0), toy_labels(IMAGES), spec, grid=20,
-                            size=64)
+                            size=64, mask_style=mask_style)
+
+
+def binary_experiment():
+    """`small_experiment` with binary masks."""
+    return _experiment("binary")
+
+
+@pytest.fixture(scope="session")
+def small_experiment():
+    """A 25-image, 2-map-type experiment with 5 sets of 10 trials on a 64 px stimulus grid,
+    graded masks (the default)."""
+    return _experiment("graded")

@@ -26,7 +26,8 @@ def _params(**human):
         "data": {"images": IDS, "grid": 20, "human_pc": "pc", "seed": 0},
         "extract_attention": {"models": ["toy-I", "toy-R"], "weights_dir": "weights", "normalisation": "weights"},
         "recognition_ann": {"size": 32, "batch_size": 100, "device": "cpu"},
-        "recognition_human": {"map_types": TYPES[:2], "size": 32, "n_sets": 5, "set_size": 10,
+        "recognition_human": {"map_types": TYPES[:2], "size": 32, "mask_style": "graded",
+                              "n_sets": 5, "set_size": 10,
                               "r_max": 0.4, "rotations": [0, 90, 180, 270], "max_restarts": 20,
                               "fixation_ms": 500, "flash_ms": 200, "iti_ms": 500,
                               "responses": None, "min_accuracy": 0.15, "n_resamples": 50}
@@ -86,7 +87,21 @@ def test_recognition_human_stage_writes_the_experiment_and_analyses_responses(in
     stage.main()
     metrics = json.loads((tmp / "metrics" / "recognition_human.json").read_text())
     assert metrics["analysis"]["participants"] == 100
-    assert {"dprime.csv", "bootstrap.csv"} <= {p.name for p in (tmp / "human").iterdir()}
+    assert {"dprime.csv", "dprime_participant.csv", "bootstrap.csv"} <= {p.name for p in (tmp / "human").iterdir()}
+
+
+def test_recognition_human_stage_rejects_an_unknown_mask_style_and_writes_nothing(inputs,
+                                                                                   monkeypatch):
+    from lib.errors import InputError
+
+    stage = importlib.import_module("stages.recognition_human")
+    tmp = inputs["tmp"]
+    _patch_common(stage, inputs, monkeypatch, _params(mask_style="smooth"))
+    monkeypatch.setattr(stage, "LABELS", inputs["labels"])
+    monkeypatch.setattr(stage, "RECOGNITION_HUMAN", tmp / "human")
+    with pytest.raises(InputError, match="recognition_human.mask_style must be one of"):
+        stage.main()
+    assert not (tmp / "human").exists() and not (tmp / "metrics").exists()
 
 
 def test_recognition_ann_stage_on_a_toy_model(inputs, monkeypatch):
