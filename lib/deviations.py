@@ -90,17 +90,6 @@ def deviations(params: Mapping, store_settings: Mapping[str, Mapping] | None = N
         "effect": "",
     })
 
-    rows.append({
-        "aspect": "masks (ANN recognition)",
-        "study": ("median-floored graded mask on the RGB image at 250 x 250, the six measures' masks "
-                  "area-resized from their native 250/251 px maps, the Human PC's from its 100 x 100 map"),
-        "run": ("the same mask at {0} x {0}; every human-map mask area-resized from the {1} x {1} "
-                "analysis grid").format(_get(params, "recognition_ann.size", 250), size),
-        "why": "recognition_ann reads the human maps on the analysis grid; the native maps are in the "
-               "estimate_human store (lib.recognition.sources.native_human_maps)",
-        "effect": ("on the study images the grid-based masks correlate r >= 0.998 with the native-map masks "
-                   "and 0.6-1.1 % of pixels fall on the other side of the median (docs/masking.md)"),
-    })
     human_types = _get(params, "recognition_human.map_types", []) or []
     style = _get(params, "recognition_human.mask_style", "graded")
     rows.append({

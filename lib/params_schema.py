@@ -55,6 +55,14 @@ class PerDeviceBool(_Section):
     cuda: bool
 
 
+Autocast = Literal["none", "bfloat16", "float16"]
+
+
+class PerDeviceAutocast(_Section):
+    cpu: Autocast
+    cuda: Autocast
+
+
 class Data(_Section):
     images: list[Annotated[str, Field(pattern=r"^img\d+$")]] = Field(
         min_length=1, description="study image ids (`img<N>`); at least one")
@@ -121,6 +129,8 @@ class ExtractAttention(_Section):
     batch_size: PositiveInt | PerDeviceInt
     channels_last: bool | PerDeviceBool
     score_cam_batch_size: PositiveInt | PerDeviceInt
+    score_cam_autocast: Autocast | PerDeviceAutocast = Field(
+        "none", description="torch.autocast dtype of Score-CAM's masked passes (none: float32)")
     target_layers: dict[str, str] = Field(description="optional {model_id: dotted layer}")
 
 
@@ -162,6 +172,15 @@ class RecognitionAnn(_Section):
     size: Annotated[int, Field(ge=8, le=4096)]
     batch_size: PositiveInt
     device: TorchDevice
+    forward: Literal["eager", "folded", "compiled"] = Field(
+        "compiled", description="how the network runs (lib.recognition.ann.FORWARD_MODES)")
+
+
+class Benchmark(_Section):
+    kl_eps: Annotated[float, Field(gt=0, lt=1e-3)]
+    ig_eps: Annotated[float, Field(gt=0, lt=1e-3)]
+    centre_bias_sigma_frac: Annotated[float, Field(gt=0, le=2)]
+    interval: Annotated[float, Field(gt=0, lt=1)]
 
 
 class RecognitionHuman(_Section):
@@ -222,9 +241,6 @@ class Randomisation(_Section):
     steps: PositiveInt
     pass_below: Annotated[float, Field(gt=-1, le=1)]
     sample_images: NonNegativeInt = Field(description="at most the number of images")
-    # Set by presets/study.yaml: the trained network and its random-weight twin.
-    trained: str | None = None
-    randomised: str | None = None
 
 
 class Params(_Section):
@@ -241,7 +257,7 @@ class Params(_Section):
     extract_baselines: ExtractBaselines
     randomisation: Randomisation
     # A section another stage is adding; free-form until its keys settle.
-    benchmark: dict[str, Any] | None = None
+    benchmark: Benchmark | None = None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from lib.paths import (
 )
 from lib.recognition.ann import TABLE_COLUMNS, mask_sources, recognise, summarise, trained_models
 from lib.recognition.masks import area_resize, to_uint8
-from lib.recognition.sources import load_fit
+from lib.recognition.sources import load_fit, native_human_maps
 from lib.store import read_dataset
 from stages._run import run
 
@@ -40,8 +40,10 @@ def main() -> None:
                              "needs one (random-weight networks recognise nothing)")
     stores = {m: read_dataset(attention_store(m)) for m in models}
     human = load_human_targets(HUMAN_MAPS, HUMAN_PC, pc_id)
+    # The six measures' masks from their native 250/251 px maps, as the study made them.
+    native = native_human_maps(read_dataset(HUMAN_MAPS), ids)
     masks = mask_sources(human, stores, load_fit(FIT_SMOOTHING), ids,
-                         get(params, "data.grid", int), size, pc_id)
+                         get(params, "data.grid", int), size, pc_id, native=native)
     images = to_uint8(area_resize(read_images(ids), size, channels_last=True))
     tables = []
     for model_id in trained:

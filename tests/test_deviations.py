@@ -14,7 +14,7 @@ def test_rows_follow_params_and_measured_effects():
     assert all(set(r) == set(COLUMNS) for r in rows)
     aspects = {r["aspect"] for r in rows}
     assert {"networks", "input normalisation", "SmoothGrad noise", "bootstrap", "CAMERAS input resampling",
-            "recognition ANOVA degrees of freedom", "masks (ANN recognition)", "masks (human recognition)"} <= aspects
+            "recognition ANOVA degrees of freedom", "masks (human recognition)"} <= aspects
     assert "10 of 25 images" in _row(rows, "input normalisation")["effect"]
     assert "effnetlite1-I" in _row(rows, "networks")["run"] and "alexnet-R" in _row(rows, "networks")["run"]
     study = {**params, "extract_attention": {**params["extract_attention"], "normalisation": "study",

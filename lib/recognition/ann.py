@@ -19,7 +19,7 @@ from tqdm import tqdm
 from lib.errors import InputError
 from lib.map_types import models_of_role, of_role
 from lib.recognition.masks import ann_mask, area_resize, to_grid_maps, to_uint8
-from lib.recognition.sources import ann_map_types, fitted_sigma, raw_ann_maps
+from lib.recognition.sources import ann_map_types, fitted_sigma, human_mask_maps, raw_ann_maps
 
 TABLE_COLUMNS = ["model", "mask_source", "mask_type", "image", "mask_image", "condition",
                  "rank", "inverse_rank"]
@@ -173,21 +173,18 @@ def mask_sources(
     grid: int,
     size: int,
     target: str,
+    native: Mapping[str, np.ndarray] | None = None,
 ) -> dict[tuple[str, str], np.ndarray]:
     """Every recognition_ann mask, {(mask_source, mask_type): (n, size, size) in [0, 1]}.
 
     human: (human_map, image, y, x) on the analysis grid (the six measures and the Human PC), each
-    a "human" source. Baselines: the ANN map types of `stores` that fit `target` (the Human PC)
+    a "human" source; `native` ({measure: (n, H, W)}, lib.recognition.sources.native_human_maps)
+    replaces a measure's grid maps with its native-resolution ones, as the study made its masks.
+    Baselines: the ANN map types of `stores` that fit `target` (the Human PC)
     best and worst in `fit`, resized to the grid and blurred at that fitted sigma. Every map is
     then area-resized to size x size and turned into a mask by `ann_mask`.
     """
-    missing = [i for i in image_ids if i not in set(map(str, human["image"].values))]
-    if missing:
-        raise InputError(f"human maps: no maps for images {missing}")
-    grid_maps: dict[tuple[str, str], np.ndarray] = {
-        ("human", str(h)): human.sel(human_map=h, image=list(image_ids)).values
-        for h in human["human_map"].values
-    }
+    grid_maps: dict[tuple[str, str], np.ndarray] = human_mask_maps(human, native or {}, image_ids)
     # Only trained map types compete for ann-best / ann-worst (controls are not contenders).
     candidates = of_role(list(ann_map_types(stores)), "model")
     for source, map_type in select_ann_mask_types(fit, candidates, target).items():

@@ -147,3 +147,25 @@ def test_summarise_means_per_mask_type_and_condition():
     })
     assert summarise(table) == {"pc": {"correct": 0.9, "incorrect": 0.6},
                                 "patch": {"correct": 0.9, "incorrect": 0.6}}
+
+
+def test_recognise_fast_paths_give_the_reference_paths_ranks(rng):
+    """Folding batch norms (and compiling) changes logits by float noise only: on a conv/BN
+    network the ranks match the eager path's exactly."""
+    torch.manual_seed(3)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 6, 3, padding=1), torch.nn.BatchNorm2d(6), torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(2), torch.nn.Flatten(), torch.nn.Linear(24, 50)).eval()
+    bn = model[1]
+    bn.running_mean.uniform_(-1, 1)
+    bn.running_var.uniform_(0.5, 2)
+    prep = lambda x: torch.from_numpy(x).permute(0, 3, 1, 2).float() / 255  # noqa: E731
+    ids = [f"i{k}" for k in range(5)]
+    images = rng.integers(0, 256, (5, 12, 12, 3), dtype=np.uint8)
+    masks = {("human", "m"): ann_mask(rng.random((5, 12, 12)))}
+    eager = recognise(model, prep, images, masks, ids, batch_size=4, forward="eager")
+    for mode in ("folded", "compiled"):
+        fast = recognise(model, prep, images, masks, ids, batch_size=4, forward=mode)
+        pd.testing.assert_frame_equal(fast, eager)
+    with pytest.raises(InputError, match="recognition_ann.forward"):
+        recognise(model, prep, images, masks, ids, forward="fast")
