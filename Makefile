@@ -10,9 +10,9 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: venv data npm browser repro test lint report bench clean-venv exps
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)
