@@ -117,8 +117,9 @@ def test_bad_values_are_named_by_key(params, change, message):
 
 def test_extension_keys_are_accepted(params):
     ok = copy.deepcopy(params)
-    ok["benchmark"] = {"anything": [1, 2], "nested": {"x": "y"}}
     ok["recognition_human"]["mask_style"] = "binary"
+    ok["recognition_ann"]["forward"] = "eager"
+    ok["extract_attention"]["score_cam_autocast"] = "bfloat16"
     validate(ok)
     ok["extract_attention"]["batch_size"] = 4
     validate(ok)

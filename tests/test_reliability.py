@@ -264,7 +264,7 @@ def test_labels_file_that_is_not_text(box, capsys):
 def test_corrupt_weights_never_suggest_weights_only_false(box, capsys):
     import torch
 
-    from lib.attention.models import _read_state_dict
+    from lib.attention.models.weights import _read_state_dict
 
     path = box.root / "data" / "inputs" / "alexnet-owt-7be5be79.pth"
     torch.save({"w": torch.zeros(4)}, path)

@@ -56,6 +56,7 @@ def _tiny_run(lab: Path) -> None:
     _dvc(lab, "add", "-q", "data/raw")
     params = yaml.safe_load((lab / "params.yaml").read_text())
     params["data"]["images"] = IMAGES
+    params["crossval"]["n_train"] = len(IMAGES) - 1  # the schema: fewer than the images
     (lab / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     spec = yaml.safe_load((lab / "dvc.yaml").read_text())
     spec["stages"] = {name: spec["stages"][name] for name in STAGES}

@@ -70,10 +70,12 @@ def read_responses(path: Path, trials: pd.DataFrame) -> pd.DataFrame:
         files = [path]
     else:
         raise InputError(f"{path}: responses file not found")
+    # Every file is read (and its format checked) before the design is consulted.
+    records = [r for f in files for r in _load(f, trials)]
     by_slot = {(int(r.set), int(r.trial)): r for r in trials.itertuples()}
     stimuli = set(trials["stimulus"])
     rows, seen, empty, sets = [], {}, {}, {}
-    for rec in (r for f in files for r in _load(f, trials)):
+    for rec in records:
         where = rec["where"]
         participant, set_, trial, stimulus, response = (
             str(rec[c]).strip() for c in REQUIRED)

@@ -19,6 +19,7 @@ import yaml
 from PIL import Image
 from scipy.stats import binom, norm
 
+from lib.images import STUDY_IMAGE_SIZE
 from lib.paths import ROOT
 from lib.recognition.design import DesignSpec
 from lib.recognition.experiment import design_id
@@ -66,7 +67,7 @@ def project(tmp_path_factory):
     ids = params["data"]["images"]
     gen = np.random.default_rng(5)
     (root / "data/raw/images").mkdir(parents=True)
-    for image_id, pixels in zip(ids, toy_images(len(ids), 40, gen), strict=True):
+    for image_id, pixels in zip(ids, toy_images(len(ids), STUDY_IMAGE_SIZE, gen), strict=True):
         Image.fromarray(pixels).save(root / f"data/raw/images/image_r_{image_id[3:]}.jpg",
                                      quality=95)
     labels = toy_labels(ids)

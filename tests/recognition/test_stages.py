@@ -13,7 +13,7 @@ import pytest
 import torch
 import xarray as xr
 
-from lib.store import write_dataset
+from lib.store import read_dataset, write_dataset
 from tests.recognition.conftest import blob_maps, toy_images, toy_labels
 from tests.recognition.simulate import simulate
 
@@ -125,6 +125,10 @@ def test_recognition_ann_stage_on_a_toy_model(inputs, monkeypatch):
     tmp = inputs["tmp"]
     _patch_common(stage, inputs, monkeypatch, _params())
     monkeypatch.setattr(stage, "load_human_targets", lambda *a: inputs["human"])
+    # The toy inputs have grid maps only: no native ones to read from an estimate_human store.
+    monkeypatch.setattr(stage, "read_dataset", lambda path: None if path == stage.HUMAN_MAPS
+                        else read_dataset(path))
+    monkeypatch.setattr(stage, "native_human_maps", lambda store, ids: {})
     monkeypatch.setattr(stage, "RECOGNITION_ANN_TABLE", tmp / "ann.csv")
     stage.main()
     table = pd.read_csv(tmp / "ann.csv")
