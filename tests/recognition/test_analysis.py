@@ -228,5 +228,5 @@ def test_truncated_mid_row_or_empty_files_are_clear_errors(design, tmp_path):
         read_responses(cut, design)
     empty = tmp_path / "empty.csv"
     empty.write_text("")
-    with pytest.raises(InputError, match="empty.csv: not a readable CSV file"):
+    with pytest.raises(InputError, match="empty.csv: responses file is empty"):
         read_responses(empty, design)
