@@ -257,7 +257,7 @@ class Params(_Section):
     extract_baselines: ExtractBaselines
     randomisation: Randomisation
     # A section another stage is adding; free-form until its keys settle.
-    benchmark: Benchmark | None = None
+    benchmark: Benchmark
 
 
 # ---------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ def _params(**human):
     return {
         "data": {"images": IDS, "grid": 20, "human_pc": "pc", "seed": 0},
         "extract_attention": {"models": ["toy-I", "toy-R"], "weights_dir": "weights", "normalisation": "weights"},
-        "recognition_ann": {"size": 32, "batch_size": 100, "device": "cpu"},
+        "recognition_ann": {"size": 32, "batch_size": 100, "device": "cpu", "forward": "folded"},
         "recognition_human": {"map_types": TYPES[:2], "size": 32, "mask_style": "graded",
                               "n_sets": 5, "set_size": 10,
                               "r_max": 0.4, "rotations": [0, 90, 180, 270], "max_restarts": 20,
