@@ -48,6 +48,12 @@ def _check_page(browser, html: Path, screenshot: Path | None = None) -> dict:
     """Open a rendered page; every <img> must have loaded (naturalWidth > 0) and no cell output may
     show an error. Returns {"images": n, "text": the page's visible text}."""
     browser.get(html.resolve().as_uri())
+    # Under load, get() can return before the new document has parsed its body: wait for it.
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 60).until(
+        lambda b: b.execute_script("return document.readyState === 'complete' && "
+                                   f"location.href.endsWith('/{html.name}');"))
     images = browser.execute_script(
         "return Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.src.slice(0, 30)]);")
     broken = [src for complete, width, src in images if not complete or width == 0]
