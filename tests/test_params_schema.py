@@ -34,8 +34,8 @@ def test_docs_page_is_generated_from_the_schema():
 
 
 # Keys whose values are free mappings (by measure, model or device), not sections of named keys.
-MAPPINGS = ("sources", "reliability", "target_layers", "channel_weights", "batch_size", "channels_last", "score_cam_autocast",
-            "score_cam_batch_size")
+MAPPINGS = ("sources", "reliability", "target_layers", "channel_weights", "batch_size", "channels_last",
+            "score_cam_autocast", "score_cam_batch_size")
 
 
 def test_docs_page_names_every_key_of_params_yaml(params):
