@@ -44,16 +44,26 @@ def browser(tmp_path_factory):
     driver.quit()
 
 
-def _check_page(browser, html: Path, screenshot: Path | None = None) -> dict:
-    """Open a rendered page; every <img> must have loaded (naturalWidth > 0) and no cell output may
-    show an error. Returns {"images": n, "text": the page's visible text}."""
-    browser.get(html.resolve().as_uri())
-    # Under load, get() can return before the new document has parsed its body: wait for it.
+def _wait_for(browser, url: str) -> None:
+    """Under load, get() and click() can return before the new document has parsed its body (CI
+    once read the previous page's tables): wait until `url` is the complete document."""
     from selenium.webdriver.support.ui import WebDriverWait
 
     WebDriverWait(browser, 60).until(
-        lambda b: b.execute_script("return document.readyState === 'complete' && "
-                                   f"location.href.endsWith('/{html.name}');"))
+        lambda b: b.execute_script("return document.readyState === 'complete' && location.href === arguments[0];",
+                                   url),
+        message=f"{url} did not finish loading within 60 s")
+
+
+def _open(browser, url: str) -> None:
+    browser.get(url)
+    _wait_for(browser, url)
+
+
+def _check_page(browser, html: Path, screenshot: Path | None = None) -> dict:
+    """Open a rendered page; every <img> must have loaded (naturalWidth > 0) and no cell output may
+    show an error. Returns {"images": n, "text": the page's visible text}."""
+    _open(browser, html.resolve().as_uri())
     images = browser.execute_script(
         "return Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.src.slice(0, 30)]);")
     broken = [src for complete, width, src in images if not complete or width == 0]
@@ -75,13 +85,14 @@ def _follow_navigation(browser, site: Path, start: str) -> list[str]:
     def nav_links():
         return [(a.text, a.get_attribute("href")) for a in browser.find_elements(By.CSS_SELECTOR, "nav a")]
 
-    browser.get((site / start).resolve().as_uri())
+    _open(browser, (site / start).resolve().as_uri())
     links = nav_links()
     assert links, f"{start}: no navigation links"
     reached = []
     for text, href in links:
-        browser.get((site / start).resolve().as_uri())
+        _open(browser, (site / start).resolve().as_uri())
         browser.find_element(By.LINK_TEXT, text).click()
+        _wait_for(browser, href)
         assert browser.current_url == href, f"{start}: link {text!r} went to {browser.current_url}"
         assert nav_links() == links, f"{href}: its navbar differs from {start}'s"
         current = browser.find_elements(By.CSS_SELECTOR, 'nav a[aria-current="page"]')
@@ -147,7 +158,7 @@ def test_full_report_on_synthetic_outputs(browser, tmp_path):
     assert "Benchmark version 1" in board and "NSS of bms against FREE" in board
     # The planted best trained type tops the board; sorting by a column reorders the trained rows only,
     # the controls stay below the rule.
-    browser.get((site / "leaderboard.html").resolve().as_uri())
+    _open(browser, (site / "leaderboard.html").resolve().as_uri())
     first = "return Array.from(document.querySelectorAll('#leaderboard tbody.%s tr')).map(r => r.cells[0].innerText);"
     assert browser.execute_script(first % "ranked")[0] == "effnetlite1-SGBP-I"
     controls = set(browser.execute_script(first % "controls"))
