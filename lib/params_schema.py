@@ -173,7 +173,7 @@ class RecognitionAnn(_Section):
     batch_size: PositiveInt
     device: TorchDevice
     forward: Literal["eager", "folded", "compiled"] = Field(
-        "compiled", description="how the network runs (lib.recognition.ann.FORWARD_MODES)")
+        "folded", description="how the network runs (lib.recognition.ann.FORWARD_MODES)")
 
 
 class Benchmark(_Section):
