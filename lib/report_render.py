@@ -5,7 +5,8 @@ installed on the project machines), each page is read as R Markdown by jupytext 
 ```{python} chunks are R Markdown chunks), executed with nbclient and written to HTML by
 nbconvert, code hidden as the Quarto project's `echo: false` asks, and given the navigation bar
 `_quarto.yml` declares (`website.navbar`: the site title and one link per page, the current page
-marked). Both write `report/_site/`.
+marked). Both write `report/_site/`. The fallback executes its pages in parallel, one kernel per
+CPU core: each page is independent and most of its time is one single-threaded kernel.
 
 Usage: python -m lib.report_render [report_dir] [--engine auto|quarto|fallback]
 """
@@ -14,9 +15,11 @@ from __future__ import annotations
 
 import argparse
 import html
+import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,6 +97,7 @@ def render_fallback(page: Path, out_dir: Path, timeout: int = 1200,
     import jupytext
     import nbformat
     from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
     from nbconvert import HTMLExporter
 
     notebook = jupytext.reads(page.read_text(), fmt="Rmd")
@@ -109,7 +113,10 @@ def render_fallback(page: Path, out_dir: Path, timeout: int = 1200,
         notebook, timeout=timeout, kernel_name="python3",
         resources={"metadata": {"path": str(page.parent)}},
     )
-    client.execute()
+    try:
+        client.execute()
+    except CellExecutionError as err:  # its message is the whole traceback; name the page instead
+        raise RuntimeError(f"{page}: a cell raised {err.ename}: {err.evalue}") from None
     notebook.cells = _number_figures(notebook.cells)
     errors = [
         output for cell in notebook.cells if cell.cell_type == "code"
@@ -188,10 +195,22 @@ def render(report_dir: Path = REPORT, engine: str = "auto") -> list[Path]:
         return sorted(out_dir.glob("*.html"))
     navigation = site_navigation(report_dir)  # checked before anything is removed or written
     shutil.rmtree(out_dir, ignore_errors=True)
-    written = []
-    for page in pages(report_dir):
-        print(f"rendering {page.name} (fallback: jupytext + nbclient + nbconvert)", flush=True)
-        written.append(render_fallback(page, out_dir, navigation=navigation))
+    todo = pages(report_dir)
+    workers = max(1, min(len(todo), os.cpu_count() or 1))
+    print(f"rendering {len(todo)} pages, {workers} at a time (fallback: jupytext + nbclient + "
+          "nbconvert)", flush=True)
+    # Pages are written in the same order and to the same bytes however many run at once.
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(render_fallback, page, out_dir, navigation=navigation) for page in todo]
+        written = []
+        for page, future in zip(todo, futures):
+            try:
+                written.append(future.result())
+            except BaseException:
+                for pending in futures:
+                    pending.cancel()
+                raise
+            print(f"rendered {page.name}", flush=True)
     return written
 
 

@@ -120,3 +120,20 @@ def test_every_fallback_page_links_to_every_page(tmp_path):
         current = re.findall(r'<a href="([^"]+)" aria-current="page"', nav)
         assert current == [page.name]
         assert "A site" in nav
+
+
+def test_parallel_site_render_matches_pages_rendered_one_by_one(tmp_path):
+    (tmp_path / "site").mkdir()
+    site = _site(tmp_path / "site")
+    written = render(site, engine="fallback")  # pages run concurrently, one kernel per core
+    navigation = site_navigation(site)
+    for page in written:
+        alone = render_fallback(site / f"{page.stem}.qmd", tmp_path / "alone", navigation=navigation)
+        assert page.read_bytes() == alone.read_bytes(), page.name
+
+
+def test_site_render_fails_naming_the_page_whose_cell_raised(tmp_path):
+    site = _site(tmp_path)
+    (site / "second.qmd").write_text('---\ntitle: "x"\n---\n\n```{python}\nraise ValueError("boom")\n```\n')
+    with pytest.raises(RuntimeError, match=r"second\.qmd: a cell raised ValueError: boom"):
+        render(site, engine="fallback")
