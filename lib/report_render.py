@@ -203,7 +203,7 @@ def render(report_dir: Path = REPORT, engine: str = "auto") -> list[Path]:
     with ProcessPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(render_fallback, page, out_dir, navigation=navigation) for page in todo]
         written = []
-        for page, future in zip(todo, futures):
+        for page, future in zip(todo, futures, strict=True):
             try:
                 written.append(future.result())
             except BaseException:
