@@ -41,17 +41,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     params = load_params()
     p = "extract_attention"
-    bs = get(params, f"{p}.batch_size")
-    sbs = get(params, f"{p}.score_cam_batch_size")
-    cl = get(params, f"{p}.channels_last")
-    opts = ExtractOptions(
-        methods=tuple(args.methods or get(params, f"{p}.methods", list)),
-        batch_size=bs["cpu"] if isinstance(bs, dict) else bs,
-        channels_last=cl["cpu"] if isinstance(cl, dict) else cl,
-        sgbp_samples=get(params, f"{p}.sgbp.samples", int),
-        score_cam_batch_size=sbs["cpu"] if isinstance(sbs, dict) else sbs,
-        cameras_resolutions=tuple(get(params, f"{p}.cameras_resolutions", list)),
-    )
+    methods = tuple(args.methods or get(params, f"{p}.methods", list))
     n_all = len(get(params, "data.images", list))
     ids = get(params, "data.images", list)[: args.images]
     pixels = read_images(ids)
@@ -60,6 +50,8 @@ def main() -> None:
     for mid in args.models:
         lm = load_model(mid, weights_dir=ROOT / "weights", device="cpu",
                         normalisation=get(params, f"{p}.normalisation", str), seed=0)
+        # Extraction's own CPU settings for this architecture (batch sizes are set per arch).
+        opts = replace(ExtractOptions.from_params(params, "cpu", lm.arch), methods=methods)
         times = {}
         for m in opts.methods:
             if m in lm.excluded_methods:

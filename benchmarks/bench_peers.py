@@ -188,13 +188,13 @@ def main() -> None:
     args = ap.parse_args()
 
     params = load_params()
-    options = ExtractOptions.from_params(params, args.device)
     ids = [str(i) for i in get(params, "data.images", list)[: args.images]]
-    print(f"{len(ids)} images, {args.reps} reps, {torch.get_num_threads()} threads, {args.device}; "
-          f"batch {options.batch_size}, Score-CAM batch {options.score_cam_batch_size}, "
-          f"SGBP {options.sgbp_samples} samples, channels_last {options.channels_last}")  # fmt: skip
+    print(f"{len(ids)} images, {args.reps} reps, {torch.get_num_threads()} threads, {args.device}")
     for net in args.nets:
         loaded = load_model(net)
+        options = ExtractOptions.from_params(params, args.device, loaded.arch)  # batch sizes per arch
+        print(f"{net}: batch {options.batch_size}, Score-CAM batch {options.score_cam_batch_size}, "
+              f"SGBP {options.sgbp_samples} samples, channels_last {options.channels_last}")  # fmt: skip
         model = loaded.model.eval().to(args.device)
         fmt = torch.channels_last if options.channels_last else torch.contiguous_format
         model.to(memory_format=fmt)

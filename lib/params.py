@@ -46,12 +46,18 @@ def get(params: dict[str, Any], dotted: str, kind: type | tuple[type, ...] | Non
     return node
 
 
-def per_device(params: dict[str, Any], key: str, device: str, kind: type) -> Any:
+def per_device(params: dict[str, Any], key: str, device: str, kind: type, arch: str | None = None) -> Any:
     """A setting given per device kind (`{cpu: 8, cuda: 64}`) or as one value, for `device`
-    (`cpu`, `cuda`, `cuda:1`)."""
+    (`cpu`, `cuda`, `cuda:1`). A device's value may itself be given per architecture
+    (`{default: 8, effnetlite0: 4}`): `arch`'s entry, else `default`."""
     value = get(params, key)
     if isinstance(value, dict):
-        value = get(params, f"{key}.{device.split(':')[0]}", kind)
+        kind_key = f"{key}.{device.split(':')[0]}"
+        value = get(params, kind_key)
+        if isinstance(value, dict):
+            if "default" not in value:
+                raise InputError(f"params.yaml: `{kind_key}` given per architecture needs a `default` entry")
+            value = value.get(arch, value["default"]) if arch is not None else value["default"]
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise InputError(f"params.yaml: `{key}` must be {kind.__name__} or a per-device mapping")
     return value

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from lib.errors import InputError
 
@@ -45,9 +45,19 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-class PerDeviceInt(_Section):
-    cpu: PositiveInt
-    cuda: PositiveInt
+def _has_default(value: dict[str, int]) -> dict[str, int]:
+    if "default" not in value:
+        raise ValueError("a value given per architecture needs a `default` entry")
+    return value
+
+
+# {default: 8, effnetlite0: 4}: architecture names as in model ids (`<arch>-<I|C|P|R>`).
+PerArchInt = Annotated[dict[str, PositiveInt], AfterValidator(_has_default)]
+
+
+class PerDeviceBatch(_Section):
+    cpu: PositiveInt | PerArchInt
+    cuda: PositiveInt | PerArchInt
 
 
 class PerDeviceBool(_Section):
@@ -126,9 +136,11 @@ class ExtractAttention(_Section):
     smooth_rule: Literal["clean", "study"]
     sgbp: Sgbp
     cameras_resolutions: list[Annotated[int, Field(ge=32, le=4096)]] = Field(min_length=1)
-    batch_size: PositiveInt | PerDeviceInt
+    batch_size: PositiveInt | PerDeviceBatch = Field(
+        description="images or noisy copies per backward pass; a device's value may be {default: N, <arch>: N}")
     channels_last: bool | PerDeviceBool
-    score_cam_batch_size: PositiveInt | PerDeviceInt
+    score_cam_batch_size: PositiveInt | PerDeviceBatch = Field(
+        description="masked inputs per forward pass; a device's value may be {default: N, <arch>: N}")
     score_cam_autocast: Autocast | PerDeviceAutocast = Field(
         "none", description="torch.autocast dtype of Score-CAM's masked passes (none: float32)")
     target_layers: dict[str, str] = Field(description="optional {model_id: dotted layer}")
@@ -359,10 +371,11 @@ def _describe(err: ValidationError, params: Any) -> str:
     errors = err.errors()
     first = errors[0]
     # A union (a value or a per-device mapping) reports one error per alternative; the deepest is
-    # the one about the value the user wrote.
+    # the one about the value the user wrote, and at equal depth a rule's own message (a mapping
+    # without its `default`) says more than "should be a valid integer".
     head = _key(first, params)[:2]
     same_key = [e for e in errors if _key(e, params)[:2] == head]
-    chosen = max(same_key, key=lambda e: len(_key(e, params)))
+    chosen = max(same_key, key=lambda e: (len(_key(e, params)), e["type"] == "value_error"))
     parts = _key(chosen, params)
     dotted = ".".join(parts)
     if chosen["type"] == "extra_forbidden":
@@ -395,7 +408,7 @@ def _key(error: dict, params: Any) -> list[str]:
 
 
 def _section_model(annotation: Any) -> type[_Section] | None:
-    """The section model inside an annotation (`Sgbp`, `PositiveInt | PerDeviceInt`, ...)."""
+    """The section model inside an annotation (`Sgbp`, `PositiveInt | PerDeviceBatch`, ...)."""
     if isinstance(annotation, type) and issubclass(annotation, _Section):
         return annotation
     for arg in typing.get_args(annotation):

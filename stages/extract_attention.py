@@ -38,7 +38,7 @@ def main() -> None:
         seed=seed,
         target_layer=layers.get(model_id),
     )
-    options = ExtractOptions.from_params(params, device)
+    options = ExtractOptions.from_params(params, device, loaded.arch)
     images = get(params, "data.images", list)
     pixels = read_images(images)
     torch.manual_seed(seed)

@@ -44,12 +44,12 @@ def main() -> None:
     images = read_images(ids)
     fit = load_fit(paths.FIT_SMOOTHING)
     sigmas = {t: {h: v["sigma"] for h, v in cells.items()} for t, cells in fit.items()}
-    options = ExtractOptions.from_params(params, device)
     results, metrics = {}, {}
     for network in tqdm(networks, desc="cascading randomisation", unit="network"):
         loaded = load_model(network, weights_dir=paths.ROOT / get(params, "extract_attention.weights_dir", str),
                             device=device, normalisation=get(params, "extract_attention.normalisation", str),
                             seed=seed)
+        options = ExtractOptions.from_params(params, device, loaded.arch)
         torch.manual_seed(seed)
         ds = cascade(loaded, read_dataset(paths.attention_store(network)), images, ids, targets, sigmas,
                      methods, options, get(params, f"{p}.steps", int), seed, get(params, "data.grid", int),

@@ -91,6 +91,11 @@ def typing_args(model, key):
     (("extract_attention", "device", "gpu"), "`extract_attention.device` = 'gpu'"),
     (("extract_attention", "cameras_resolutions", []), "`extract_attention.cameras_resolutions`"),
     (("extract_attention", "batch_size", {"cpu": 0, "cuda": 64}), "`extract_attention.batch_size.cpu` = 0"),
+    (("extract_attention", "score_cam_batch_size", {"cpu": {"effnetlite0": 4}, "cuda": 256}),
+     "`extract_attention.score_cam_batch_size.cpu` = {'effnetlite0': 4}: Value error, a value given per "
+     "architecture needs a `default` entry"),
+    (("extract_attention", "batch_size", {"cpu": {"default": 8, "alexnet": 0}, "cuda": 64}),
+     "`extract_attention.batch_size.cpu.alexnet` = 0"),
     (("data", "human_pc", "patch"), "`data.human_pc` 'patch' names a measure"),
     (("smoothing", "max_sigma", 100000), "`smoothing.max_sigma` = 100000"),
     (("smoothing", "sigma_stp", 2), "unknown key `smoothing.sigma_stp`; did you mean `smoothing.sigma_step`?"),
@@ -130,3 +135,22 @@ def test_a_missing_key_is_named(params):
     del bad["extract_attention"]["sgbp"]["samples"]
     with pytest.raises(InputError, match=r"missing key `extract_attention.sgbp.samples`"):
         validate(bad)
+
+
+def test_batch_sizes_resolve_per_device_and_architecture(params):
+    from lib.attention.extract import ExtractOptions
+    from lib.params import per_device
+
+    ok = copy.deepcopy(params)
+    ok["extract_attention"]["score_cam_batch_size"] = {"cpu": {"default": 8, "alexnet": 32}, "cuda": 256}
+    validate(ok)
+    key = "extract_attention.score_cam_batch_size"
+    assert per_device(ok, key, "cpu", int, "alexnet") == 32
+    assert per_device(ok, key, "cpu", int, "effnetlite2") == 8  # no entry: the default
+    assert per_device(ok, key, "cpu", int) == 8
+    assert per_device(ok, key, "cuda:1", int, "alexnet") == 256
+    assert ExtractOptions.from_params(ok, "cpu", "alexnet").score_cam_batch_size == 32
+    ok["extract_attention"]["score_cam_batch_size"] = {"cpu": {"alexnet": 32}, "cuda": 256}
+    with pytest.raises(InputError, match=r"`extract_attention.score_cam_batch_size.cpu` given per "
+                                         r"architecture needs a `default` entry"):
+        per_device(ok, key, "cpu", int, "alexnet")

@@ -45,22 +45,23 @@ class ExtractOptions:
     extra: dict = field(default_factory=dict)  # anything else worth recording (normalisation)
 
     @classmethod
-    def from_params(cls, params: dict, device: str) -> ExtractOptions:
-        """The options params `extract_attention` (and `data.seed`) give on `device`: what every
-        stage that extracts maps uses, so a randomisation step runs exactly as extraction did."""
+    def from_params(cls, params: dict, device: str, arch: str | None = None) -> ExtractOptions:
+        """The options params `extract_attention` (and `data.seed`) give on `device` for the
+        architecture `arch` (batch sizes may be set per architecture): what every stage that
+        extracts maps uses, so a randomisation step runs exactly as extraction did."""
         from lib.params import get, per_device
 
         p = "extract_attention"
         return cls(
             methods=tuple(get(params, f"{p}.methods", list)),
             device=device,
-            batch_size=per_device(params, f"{p}.batch_size", device, int),
+            batch_size=per_device(params, f"{p}.batch_size", device, int, arch),
             channels_last=per_device(params, f"{p}.channels_last", device, bool),
             smooth_rule=get(params, f"{p}.smooth_rule", str),
             sgbp_samples=get(params, f"{p}.sgbp.samples", int),
             sgbp_noise_frac=get(params, f"{p}.sgbp.noise_frac", float),
             sgbp_noise_rule=get(params, f"{p}.sgbp.noise_rule", str),
-            score_cam_batch_size=per_device(params, f"{p}.score_cam_batch_size", device, int),
+            score_cam_batch_size=per_device(params, f"{p}.score_cam_batch_size", device, int, arch),
             score_cam_autocast=per_device(params, f"{p}.score_cam_autocast", device, str),
             cameras_resolutions=tuple(get(params, f"{p}.cameras_resolutions", list)),
             seed=get(params, "data.seed", int),

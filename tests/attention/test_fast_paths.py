@@ -76,8 +76,8 @@ def test_batch_norm_folds_in_efficientnet_and_nothing_folds_in_alexnet(network):
 
 
 def test_gbp_and_sgbp_within_tolerance(network, monkeypatch):
-    _, model, x, targets, human_pc = network
-    o = ExtractOptions.from_params(load_params(), "cpu")
+    loaded, model, x, targets, human_pc = network
+    o = ExtractOptions.from_params(load_params(), "cpu", loaded.arch)
     # Fewer SGBP samples than extraction's 30: the fold's rounding does not depend on them.
     fast = [gbp(model, x, targets, batch_size=o.batch_size),
             sgbp(model, x, targets, n_samples=4, batch_size=o.batch_size, seed=[1, 2])]
@@ -94,7 +94,7 @@ def test_score_cam_weights_within_tolerance(network, monkeypatch):
     # weights agreeing to 1e-4 keep map r and peak r far inside the tolerance (docs/performance.md
     # gives the whole-map measurement).
     loaded, model, x, targets, _ = network
-    o = ExtractOptions.from_params(load_params(), "cpu")
+    o = ExtractOptions.from_params(load_params(), "cpu", loaded.arch)
     one = x[:1]
     acts = cam_module._layer_output(model, model.get_submodule(loaded.target_layer), one)[:, :32]
     with torch.no_grad():
