@@ -200,12 +200,12 @@ def stats_table(name: str, folder: Path = paths.STATS) -> pd.DataFrame | None:
 def attention_stores(folder: Path = paths.ATTENTION) -> dict[str, Path]:
     """{map_type: store path} over every Zarr store in the attention folder (reads coordinates
     only, not the maps)."""
-    import xarray as xr
+    from lib.store import open_store
 
     found: dict[str, Path] = {}
     for store in sorted(Path(folder).glob("*.zarr")):
         try:
-            with xr.open_zarr(store, consolidated=True) as ds:
+            with open_store(store) as ds:
                 names = ds["map_type"].values if "map_type" in ds.coords else ds["method"].values
         except Exception as err:  # zarr raises many types for a damaged store
             raise InputError(f"{store}: cannot read Zarr store ({err})") from err
@@ -216,11 +216,11 @@ def attention_stores(folder: Path = paths.ATTENTION) -> dict[str, Path]:
 
 def store_attrs(folder: Path = paths.ATTENTION) -> dict[str, dict]:
     """{store name: its attrs (model_id, arch, weights, settings)} for every attention store."""
-    import xarray as xr
+    from lib.store import open_store
 
     out = {}
     for store in sorted(Path(folder).glob("*.zarr")):
-        with xr.open_zarr(store, consolidated=True) as ds:
+        with open_store(store) as ds:
             out[store.stem] = dict(ds.attrs)
     return out
 
