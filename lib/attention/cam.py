@@ -136,7 +136,7 @@ def _cameras(
     act_sum = grad_sum = first_top1 = None
     kept = []
     for r in sizes:
-        x = images if (r, r) == size else _upsample(images, (r, r))
+        x = images if (r, r) == size else _resample_input(images, (r, r))
         with torch.enable_grad():
             acts, logits = _layer_output(model, layer, x, grad=True, return_logits=True)
             score = logits.gather(1, targets[:, None]).sum()
@@ -261,6 +261,21 @@ def _layer_output(
             raise ValueError(f"model output must be (N, classes); got {tuple(logits.shape)}")
         return acts, logits
     return acts
+
+
+def _resample_input(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """`_upsample` of an input image on one CPU thread: torch's bilinear kernel rounds a 224 -> 256
+    px resize differently with 1 and 2 threads (by ~1e-9 of a pixel), which would make CAMERAS
+    maps depend on how many threads the process has (a one-thread Dask worker against this
+    process). A few milliseconds per resolution; the network's passes keep every thread."""
+    if x.device.type != "cpu":
+        return _upsample(x, size)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _upsample(x, size)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _upsample(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
