@@ -255,6 +255,38 @@ class Randomisation(_Section):
     sample_images: NonNegativeInt = Field(description="at most the number of images")
 
 
+class DaskCluster(_Section):
+    kind: Literal["local", "slurm", "pbs", "lsf", "sge", "htcondor"] = Field(
+        description="local: a LocalCluster on this machine; else a dask-jobqueue cluster of that batch scheduler")
+    jobs: PositiveInt = Field(1, description="batch jobs (workers) to start; local: worker processes")
+    cores: PositiveInt = Field(1, description="cores per job (dask-jobqueue)")
+    memory: str = Field("8GiB", description="memory per job (dask-jobqueue), e.g. 16GiB")
+    gpus: NonNegativeInt = Field(0, description="GPUs per job, advertised as the Dask resource GPU")
+    queue: str | None = Field(None, description="the scheduler's queue / partition")
+    account: str | None = Field(None, description="the account / project jobs are charged to")
+    walltime: str | None = Field(None, description="wall-clock limit per job, e.g. 02:00:00")
+    job_extra_directives: list[str] = Field([], description="extra scheduler directives, e.g. --gres=gpu:1")
+    job_script_prologue: list[str] = Field([], description="shell lines run before the worker starts")
+
+
+class Dask(_Section):
+    address: Annotated[str, Field(pattern=r"^(tcp|tls|inproc|ws|wss)://")] | None = Field(
+        None, description="a running Dask scheduler, e.g. tcp://head-node:8786")
+    cluster: DaskCluster | None = Field(None, description="a cluster this run starts (and stops)")
+    retries: NonNegativeInt = Field(2, description="Dask retries of a failed task before the stage fails")
+    connect_timeout_s: PositiveFloat = Field(10.0, description="how long to wait for the scheduler")
+
+
+class Executor(_Section):
+    kind: Literal["local", "dask"] = Field("local", description="where the heavy stages' tasks run")
+    images_per_task: PositiveInt | None = Field(
+        None, description="images per extraction task; null: one guided-pass batch (extract_attention.batch_size)")
+    threads_per_task: PositiveInt | None = Field(
+        None, description="torch/BLAS threads of each task; null: this machine's cores (a local run's count), or "
+                          "a jobqueue cluster's `cores`. Maps are byte-identical to a local run only at equal counts")
+    dask: Dask = Dask()
+
+
 class Params(_Section):
     data: Data
     estimate_human: EstimateHuman
@@ -270,6 +302,8 @@ class Params(_Section):
     randomisation: Randomisation
     # A section another stage is adding; free-form until its keys settle.
     benchmark: Benchmark
+    # Where work runs, not what it computes (outputs are the same bytes): not a stage dependency.
+    executor: Executor = Executor()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -337,6 +371,13 @@ def _sample_images(p: Params) -> str | None:
     return None
 
 
+def _dask_target(p: Params) -> str | None:
+    d = p.executor.dask
+    if p.executor.kind == "dask" and (d.address is None) == (d.cluster is None):
+        return "`executor.kind` dask needs exactly one of `executor.dask.address` and `executor.dask.cluster`"
+    return None
+
+
 CROSS_KEY_RULES: tuple[tuple[str, Callable[[Params], str | None]], ...] = (
     ("`smoothing.sigma_step` divides `smoothing.max_sigma`", _sigma_step),
     ("`crossval.n_train` is below the number of images", _n_train),
@@ -346,6 +387,7 @@ CROSS_KEY_RULES: tuple[tuple[str, Callable[[Params], str | None]], ...] = (
     ("`randomisation.methods` within `extract_attention.methods`; `human_pc.fixation_measures` "
      "within `data.measures`; `smoothing.reliability` covers every measure", _subsets),
     ("`randomisation.sample_images` is at most the number of images", _sample_images),
+    ("`executor.kind` dask names a scheduler address or a cluster, not both", _dask_target),
 )
 
 

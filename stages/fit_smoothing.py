@@ -11,6 +11,7 @@ from lib.compare import (
     tables,
 )
 from lib.compare.profile import profile_control
+from lib.executor import Executor
 from lib.human_pc import load_human_targets
 from lib.params import get, load_params
 from lib.store import read_dataset, write_dataset
@@ -25,7 +26,7 @@ def main() -> None:
     images = [str(i) for i in targets["image"].values]
     stores = store_paths(get(params, "extract_attention.models", list))
     maps, excluded = load_map_types(stores, images, grid=targets.sizes["y"])
-    ds = fit_smoothing(maps, targets, sigmas)
+    ds = fit_smoothing(maps, targets, sigmas, Executor.from_params(params))
     excluded |= ds.attrs.pop("excluded")
     # Image-agnostic profile control: what each map type's mean map alone scores (a sanity check).
     ds = ds.merge(profile_control(maps.sel(map_type=ds["map_type"].values), targets, sigmas))

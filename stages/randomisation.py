@@ -13,10 +13,11 @@ from tqdm import tqdm
 
 from lib import paths
 from lib.atomic import write_json
-from lib.attention.extract import ExtractOptions, resolve_device
-from lib.attention.models import load_model
+from lib.attention.extract import ExtractOptions
+from lib.attention.extract_tasks import ModelSpec, local_copy, task_device
 from lib.attention.randomisation import cascade, headline
 from lib.errors import InputError
+from lib.executor import Executor
 from lib.human_pc import load_human_targets
 from lib.images import read_images
 from lib.map_types import models_of_role
@@ -38,22 +39,24 @@ def main() -> None:
                          f"{extracted}")
     pc_id = get(params, "data.human_pc", str)
     seed = get(params, "data.seed", int)
-    device = resolve_device(get(params, "extract_attention.device", str))
+    executor = Executor.from_params(params)
+    device = task_device(get(params, "extract_attention.device", str), executor)
     targets = load_human_targets(paths.HUMAN_MAPS, paths.HUMAN_PC, pc_id=pc_id)
     ids = get(params, "data.images", list)
     images = read_images(ids)
     fit = load_fit(paths.FIT_SMOOTHING)
     sigmas = {t: {h: v["sigma"] for h, v in cells.items()} for t, cells in fit.items()}
     results, metrics = {}, {}
+    weights_dir = paths.ROOT / get(params, "extract_attention.weights_dir", str)
     for network in tqdm(networks, desc="cascading randomisation", unit="network"):
-        loaded = load_model(network, weights_dir=paths.ROOT / get(params, "extract_attention.weights_dir", str),
-                            device=device, normalisation=get(params, "extract_attention.normalisation", str),
-                            seed=seed)
+        spec = ModelSpec(model_id=network, weights_dir=str(weights_dir), device=device, seed=seed,
+                         normalisation=get(params, "extract_attention.normalisation", str))
+        loaded = local_copy(spec) if executor.distributed else spec.load()
         options = ExtractOptions.from_params(params, device, loaded.arch)
         torch.manual_seed(seed)
         ds = cascade(loaded, read_dataset(paths.attention_store(network)), images, ids, targets, sigmas,
                      methods, options, get(params, f"{p}.steps", int), seed, get(params, "data.grid", int),
-                     get(params, f"{p}.sample_images", int))
+                     get(params, f"{p}.sample_images", int), executor=executor, spec=spec)
         results[network] = ds
         metrics[network] = headline(ds, pc_id, get(params, f"{p}.pass_below", float))
     out = paths.CASCADE

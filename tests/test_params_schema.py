@@ -107,6 +107,11 @@ def typing_args(model, key):
     (("recognition_human", "mask_style", "blurry"), "`recognition_human.mask_style` = 'blurry'"),
     (("recognition_human", "set_size", 7), "`recognition_human.set_size` = 7"),
     (("randomisation", "methods", ["SGBP"]), "`randomisation.methods` lists ['SGBP']"),
+    (("executor", "kind", "dask"), "`executor.kind` dask needs exactly one of `executor.dask.address` and"),
+    (("executor", "kind", "slurm"), "`executor.kind` = 'slurm'"),
+    (("executor", "dask", {"address": "head-node:8786"}), "`executor.dask.address` = 'head-node:8786'"),
+    (("executor", "dask", {"cluster": {"kind": "slurm", "gpu": 1}}),
+     "unknown key `executor.dask.cluster.gpu`; did you mean `executor.dask.cluster.gpus`?"),
 ])
 def test_bad_values_are_named_by_key(params, change, message):
     section, key, value = change

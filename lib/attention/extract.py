@@ -20,7 +20,7 @@ from lib.attention.models import LoadedModel, preprocess
 from lib.attention.tokens import TokenGrid
 from lib.errors import InputError
 
-__all__ = ["METHODS", "ExtractOptions", "extract", "resolve_device", "top1"]
+__all__ = ["METHODS", "ExtractOptions", "extract", "extracted_methods", "resolve_device", "top1"]
 
 METHODS = ("GBP", "GBPxIM", "SGBP", "GradCAM", "ScoreCAM", "CAMERAS")
 ACTIVE = "active"  # the map a network with built-in attention computes itself (lib.attention.active)
@@ -172,6 +172,17 @@ def _run(
 _CHUNK = {"GBP": None, "GBPxIM": None, "SGBP": 1, "GradCAM": None, "ScoreCAM": 1, "CAMERAS": 1, ACTIVE: None}
 
 
+def extracted_methods(loaded: LoadedModel, options: ExtractOptions) -> list[str]:
+    """The methods of a store of `loaded`'s maps: those of `options` the architecture defines, and
+    `active` for a network with built-in attention."""
+    from lib.attention.active import ActiveAttentionModel
+
+    methods = [m for m in options.methods if m not in loaded.excluded_methods]
+    if isinstance(loaded.model, ActiveAttentionModel):  # its own attention map beside the passive ones
+        methods.append(ACTIVE)
+    return methods
+
+
 def extract(
     loaded: LoadedModel,
     images: np.ndarray,
@@ -193,11 +204,7 @@ def extract(
     if unknown:
         raise InputError(f"params.yaml: unknown methods {unknown}; known: {list(METHODS)}")
     ids = [str(i) for i in image_ids]
-    methods = [m for m in options.methods if m not in loaded.excluded_methods]
-    from lib.attention.active import ActiveAttentionModel
-
-    if isinstance(loaded.model, ActiveAttentionModel):  # its own attention map beside the passive ones
-        methods.append(ACTIVE)
+    methods = extracted_methods(loaded, options)
     model = loaded.model
     fmt = torch.channels_last if options.channels_last else torch.contiguous_format
     model.to(memory_format=fmt)
@@ -236,7 +243,9 @@ def extract(
         "weights_file": loaded.weights_file,
         "target": "given classes" if given else "top-1 class of the unmasked image",
     }
-    labels = np.array([loaded.class_names[c] for c in cls], dtype=str)
+    # Variable-length strings (object): a store laid out before any task has run (lib.store.
+    # create_store) cannot know the longest label.
+    labels = np.array([loaded.class_names[c] for c in cls], dtype=object)
     return xr.Dataset(
         {
             "maps": (("method", "image", "y", "x"), maps),

@@ -24,9 +24,11 @@ from scipy.stats import rankdata
 from skimage.metrics import structural_similarity
 
 from lib.attention.extract import ExtractOptions, extract
+from lib.attention.extract_tasks import ModelSpec, worker_model
 from lib.attention.models import LoadedModel, model_blocks
 from lib.compare.fit import correlation_table
 from lib.errors import InputError
+from lib.executor import LOCAL, Executor, run_tasks
 from lib.maps import pearson_per_image, resize_maps
 
 __all__ = ["cascade_cuts", "randomise_top", "similarity_per_image", "ssim_per_image", "cascade",
@@ -97,6 +99,17 @@ def _alignment(maps: np.ndarray, targets: np.ndarray, sigmas: np.ndarray) -> tup
     return r, shuffled
 
 
+def _randomised_maps(source: LoadedModel | ModelSpec, blocks: Sequence[Sequence[str]], seed: int,
+                     options: ExtractOptions, grid: int, images: np.ndarray, ids: list[str], classes: np.ndarray,
+                     k: int) -> dict[str, np.ndarray]:
+    """One step of the cascade: the maps {method: (image, grid, grid)} of the network with its top
+    `k` blocks randomised, explaining the trained network's classes."""
+    loaded = source if isinstance(source, LoadedModel) else worker_model(source)
+    step = dataclasses.replace(loaded, model=randomise_top(loaded.model, blocks, k, seed))
+    ds = extract(step, images, ids, options, progress=False, targets=classes)
+    return {m: resize_maps(ds["maps"].sel({"method": m}).values, grid) for m in options.methods}
+
+
 def cascade(
     loaded: LoadedModel,
     trained: xr.Dataset,
@@ -111,12 +124,15 @@ def cascade(
     grid: int,
     sample_images: int = 3,
     blocks: Sequence[Sequence[str]] | None = None,
+    executor: Executor = LOCAL,
+    spec: ModelSpec | None = None,
 ) -> xr.Dataset:
     """The cascade of one trained network: `trained` is its attention store (step 0), `targets`
     the human maps (human_map, image, y, x) on the grid, `sigmas` {map_type: {human_map: fitted
     sigma}}. Dataset over (method, step, image): spearman, ssim; (method, step, human_map): r,
     r_shuffled; (method, step, sample, y, x): maps of the first `sample_images` images.
-    `blocks`: the network's blocks from the top (default: the registry's)."""
+    `blocks`: the network's blocks from the top (default: the registry's). Under `executor.kind:
+    dask` the steps are tasks, whose workers load the network from `spec`."""
     stored = [str(m) for m in trained["method"].values]
     absent = [m for m in methods if m not in stored]
     if absent:
@@ -132,13 +148,18 @@ def cascade(
     human_maps = [str(h) for h in human["human_map"].values]
     map_type = dict(zip(stored, (str(t) for t in trained["map_type"].values), strict=True))
     reference = {m: resize_maps(trained["maps"].sel({"method": m}).values[order], grid) for m in methods}
-    step_maps = {0: reference}
-    for k in cuts:
-        model = randomise_top(loaded.model, blocks, k, seed)
-        step = dataclasses.replace(loaded, model=model)
-        ds = extract(step, images, ids, dataclasses.replace(options, methods=tuple(methods)),
-                     progress=False, targets=classes)
-        step_maps[k] = {m: resize_maps(ds["maps"].sel({"method": m}).values, grid) for m in methods}
+    step_options = dataclasses.replace(options, methods=tuple(methods))
+    # Every step randomises the trained network afresh (seeded per block), so steps are
+    # independent tasks; on a Dask cluster each worker loads the network from `spec`.
+    source = spec if executor.distributed else loaded
+    if source is None:
+        raise InputError(f"{loaded.id}: the randomisation cascade on a Dask cluster needs the network's ModelSpec")
+    computed = run_tasks(
+        _randomised_maps, [(k,) for k in cuts], [f"{loaded.id} top {k} blocks" for k in cuts], executor,
+        desc=f"{loaded.id} cascade", shared=(source, blocks, seed, step_options, grid, images, ids, classes),
+        gpu=options.device.startswith("cuda"),
+    )
+    step_maps = {0: reference, **dict(zip(cuts, computed, strict=True))}
     labels = [0, *cuts]
     names = ["trained"] + [f"top {k} of {len(blocks)} blocks (down to {blocks[k - 1][0]})" for k in cuts]
     shape = (len(methods), len(labels))

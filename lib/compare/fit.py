@@ -12,12 +12,15 @@ shuffled) are then dot products of unit-normalised maps, evaluated as matrix pro
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import xarray as xr
 
 from lib.compare.blur import blur_maps
 from lib.compare.screen import screen_map_types
 from lib.errors import InputError
+from lib.executor import LOCAL, Executor, run_tasks
 
 # Maps blurred together in one block: bounds memory (block * pixels * 8 bytes, a few copies).
 _BLOCK_MAPS = 512
@@ -34,7 +37,8 @@ def unit_maps(maps: np.ndarray) -> np.ndarray:
 
 
 def correlation_table(
-    maps: np.ndarray, targets: np.ndarray, sigmas: np.ndarray
+    maps: np.ndarray, targets: np.ndarray, sigmas: np.ndarray, executor: Executor = LOCAL,
+    names: Sequence[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-image correlations of blurred maps with human maps, at every sigma.
 
@@ -43,6 +47,9 @@ def correlation_table(
     r[t, k, s, n] is Pearson r of map t of image n blurred with sigmas[s] against target k of
     image n; r_shuffled[t, k, s, n] is the mean r of that blurred map against target k of each of
     the other N-1 images (NaN when N == 1).
+
+    Map types are scored in blocks (bounded memory); under `executor.kind: dask` each block is a
+    task (`names`, the map types' names, label them), computed exactly as in this process.
     """
     maps = np.asarray(maps, dtype=np.float64)
     targets = np.asarray(targets, dtype=np.float64)
@@ -56,22 +63,41 @@ def correlation_table(
     target_unit = unit_maps(targets)  # (K, N, P)
     target_sum = target_unit.sum(axis=1)  # (K, P): sum over images, for the shuffled mean
     per_image = np.ascontiguousarray(target_unit.transpose(1, 2, 0))  # (N, P, K)
-    r = np.empty((n_types, len(targets), len(sigmas), n_images))
-    r_shuffled = np.empty_like(r)
     types_per_block = max(1, _BLOCK_MAPS // n_images)
-    for start in range(0, n_types, types_per_block):
-        block = maps[start : start + types_per_block]
-        for s, sigma in enumerate(sigmas):
-            blurred = unit_maps(blur_maps(block, sigma))  # (t, N, P)
-            # matched: for each image n, (t, P) @ (P, K)
-            matched = np.matmul(blurred.transpose(1, 0, 2), per_image)  # (N, t, K)
-            matched = matched.transpose(1, 2, 0)  # (t, K, N)
-            # the sum of r over all images' targets is one dot product with their sum
-            total = blurred.reshape(-1, blurred.shape[-1]) @ target_sum.T
-            total = total.reshape(len(block), n_images, -1).transpose(0, 2, 1)  # (t, K, N)
-            r[start : start + len(block), :, s, :] = matched
-            with np.errstate(invalid="ignore", divide="ignore"):
-                r_shuffled[start : start + len(block), :, s, :] = (total - matched) / (n_images - 1)
+    starts = range(0, n_types, types_per_block)
+    names = list(names) if names is not None else [str(t) for t in range(n_types)]
+    blocks = run_tasks(
+        correlation_block,
+        [(maps[start : start + types_per_block],) for start in starts],
+        [f"map types {names[start]}..{names[min(start + types_per_block, n_types) - 1]}" for start in starts],
+        executor,
+        desc="fit_smoothing",
+        shared=(per_image, target_sum, sigmas),
+    )
+    r = np.concatenate([b[0] for b in blocks]) if blocks else np.empty((0, len(targets), len(sigmas), n_images))
+    r_shuffled = np.concatenate([b[1] for b in blocks]) if blocks else np.empty_like(r)
+    return r, r_shuffled
+
+
+def correlation_block(
+    per_image: np.ndarray, target_sum: np.ndarray, sigmas: np.ndarray, block: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(r, r_shuffled) (t, K, S, N) of a block of map types (t, N, H, W) against the unit-normalised
+    targets per image (N, P, K) and their sum over images (K, P)."""
+    n_images = block.shape[1]
+    r = np.empty((len(block), target_sum.shape[0], len(sigmas), n_images))
+    r_shuffled = np.empty_like(r)
+    for s, sigma in enumerate(sigmas):
+        blurred = unit_maps(blur_maps(block, sigma))  # (t, N, P)
+        # matched: for each image n, (t, P) @ (P, K)
+        matched = np.matmul(blurred.transpose(1, 0, 2), per_image)  # (N, t, K)
+        matched = matched.transpose(1, 2, 0)  # (t, K, N)
+        # the sum of r over all images' targets is one dot product with their sum
+        total = blurred.reshape(-1, blurred.shape[-1]) @ target_sum.T
+        total = total.reshape(len(block), n_images, -1).transpose(0, 2, 1)  # (t, K, N)
+        r[:, :, s, :] = matched
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r_shuffled[:, :, s, :] = (total - matched) / (n_images - 1)
     return r, r_shuffled
 
 
@@ -80,7 +106,8 @@ def peak_index(curves: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.argmax(curves, axis=axis)
 
 
-def fit_smoothing(maps: xr.DataArray, targets: xr.DataArray, sigmas: np.ndarray) -> xr.Dataset:
+def fit_smoothing(maps: xr.DataArray, targets: xr.DataArray, sigmas: np.ndarray,
+                  executor: Executor = LOCAL) -> xr.Dataset:
     """The full fit for maps (map_type, image, y, x) against targets (human_map, image, y, x).
 
     Map types with NaN/inf or constant maps are excluded with a warning and listed in the
@@ -110,7 +137,7 @@ def fit_smoothing(maps: xr.DataArray, targets: xr.DataArray, sigmas: np.ndarray)
     if not keep:
         raise InputError("fit_smoothing: no usable map type (all were excluded)")
     maps = maps.sel(map_type=keep)
-    r, r_shuffled = correlation_table(maps.values, targets.values, sigmas)
+    r, r_shuffled = correlation_table(maps.values, targets.values, sigmas, executor, keep)
     # Blurring cannot make a usable map constant, but guard the promise anyway.
     bad = ~np.isfinite(r).all(axis=(1, 2, 3))
     if bad.any():

@@ -24,10 +24,11 @@ Nothing is random: BMS's thresholds are a fixed grid.
 
 from lib.attention.baselines.boolean_map import BMS_DEFAULTS, bms, bms_attention
 from lib.attention.baselines.centre_gaussian import CENTER_BIAS_DEFAULTS, center_bias
-from lib.attention.baselines.dataset import METHODS, MODEL_ID, OPTION_DEFAULTS, baseline_dataset
+from lib.attention.baselines.dataset import METHODS, MODEL_ID, OPTION_DEFAULTS, baseline_dataset, baseline_store
 from lib.attention.baselines.graph_based import GBVS_DEFAULTS, gbvs, gbvs_activation, stationary_distribution
 
 __all__ = [
+    "baseline_store",
     "BMS_DEFAULTS",
     "CENTER_BIAS_DEFAULTS",
     "GBVS_DEFAULTS",

@@ -3,6 +3,7 @@ extract_attention writes for a network."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from lib.attention.baselines.boolean_map import BMS_DEFAULTS, bms
 from lib.attention.baselines.centre_gaussian import CENTER_BIAS_DEFAULTS, center_bias
 from lib.attention.baselines.graph_based import GBVS_DEFAULTS, gbvs
 from lib.errors import InputError
+from lib.executor import LOCAL, Executor, store_by_tasks
 from lib.images import read_image
 
 METHODS = {"gbvs": gbvs, "bms": bms, "center-bias": center_bias}
@@ -59,4 +61,48 @@ def baseline_dataset(
             "weights": "none",
             "settings": {"size": size, **settings},
         },
+    )
+
+
+def baseline_store(
+    image_ids: list[str],
+    size: int,
+    options: dict[str, dict[str, Any]],
+    image_size: int | None,
+    output: Path,
+    executor: Executor = LOCAL,
+) -> None:
+    """The baselines store of the study images `image_ids`, written to `output`: in this process,
+    or under `executor.kind: dask` as tasks of `executor.images_per_task` images (default 4; every
+    image's maps are computed alone, so any split gives the same bytes)."""
+    from lib.images import image_file
+    from lib.store import write_dataset
+
+    ids = [str(i) for i in image_ids]
+    if not executor.distributed:
+        write_dataset(baseline_dataset({i: image_file(i) for i in ids}, size, options, image_size=image_size), output)
+        return
+    step = executor.images_per_task or 4
+    store_by_tasks(
+        output, lambda: _template(ids, size), functools.partial(_baseline_images, size, options, image_size), ids,
+        [slice(i, min(i + step, len(ids))) for i in range(0, len(ids), step)], executor, desc="baselines",
+        fingerprint={"size": size, "options": options, "image_size": image_size}, finish=lambda attrs, _: attrs,
+    )
+
+
+def _baseline_images(size: int, options: dict, image_size: int | None, ids: list[str]):
+    from lib.images import image_file
+
+    ds = baseline_dataset({i: image_file(i) for i in ids}, size, options, progress=False, image_size=image_size)
+    return ds, None
+
+
+def _template(ids: list[str], size: int):
+    import dask.array as da
+    import xarray as xr
+
+    return xr.Dataset(
+        {"maps": (("method", "image", "y", "x"), da.zeros((len(METHODS), len(ids), size, size), dtype=np.float32,
+                                                          chunks=(len(METHODS), 1, size, size)))},
+        coords={"method": list(METHODS), "map_type": ("method", list(METHODS)), "image": ids},
     )
