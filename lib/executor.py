@@ -136,6 +136,18 @@ def make_cluster(spec: dict[str, Any]) -> Any:
 
         return LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
                             resources={"GPU": gpus} if gpus else None)
+    cluster = jobqueue_cluster({"kind": kind, "gpus": gpus, **spec})
+    cluster.scale(jobs=jobs)
+    return cluster
+
+
+def jobqueue_cluster(spec: dict[str, Any]) -> Any:
+    """The dask-jobqueue cluster of `executor.dask.cluster` (without `jobs`), no job submitted yet
+    (`.job_script()` shows what each job will run)."""
+    spec = dict(spec)
+    kind = spec.pop("kind", None)
+    gpus = int(spec.pop("gpus", 0))
+    spec.pop("jobs", None)
     if kind not in JOBQUEUE_CLUSTERS:
         raise InputError(f"params.yaml: executor.dask.cluster.kind must be `local` or one of "
                          f"{sorted(JOBQUEUE_CLUSTERS)}, got {kind!r}")
@@ -149,9 +161,7 @@ def make_cluster(spec: dict[str, Any]) -> Any:
     if gpus:
         extra += ["--resources", f"GPU={gpus}"]
     spec = {k: v for k, v in spec.items() if v not in (None, [])}
-    cluster = cls(processes=1, worker_extra_args=extra, **spec)
-    cluster.scale(jobs=jobs)
-    return cluster
+    return cls(processes=1, worker_extra_args=extra, **spec)
 
 
 def run_tasks(

@@ -265,3 +265,23 @@ def test_the_randomisation_cascade_on_the_cluster_gives_the_same_result(cluster)
     xr.testing.assert_identical(dask, local)
     for name in local.data_vars:
         assert local[name].values.tobytes() == dask[name].values.tobytes(), name
+
+
+def test_a_slurm_spec_gives_one_single_task_gpu_worker_per_job():
+    from lib.executor import jobqueue_cluster
+
+    cluster = jobqueue_cluster({"kind": "slurm", "jobs": 4, "cores": 8, "memory": "32GiB", "gpus": 1, "queue": "gpu",
+                                "walltime": "02:00:00", "account": None, "job_extra_directives": ["--gres=gpu:1"],
+                                "job_script_prologue": ["cd /path/to/repo"]})
+    try:
+        script = cluster.job_script()
+    finally:
+        cluster.close()
+    for line in ("#SBATCH -p gpu", "#SBATCH --cpus-per-task=8", "#SBATCH -t 02:00:00", "#SBATCH --gres=gpu:1",
+                 "cd /path/to/repo"):
+        assert line in script, line
+    worker = next(line for line in script.splitlines() if "distributed.cli.dask_worker" in line)
+    # jobqueue's own --nthreads 8 comes first; the later --nthreads 1 is the one the worker takes
+    assert worker.index("--nthreads 8") < worker.index("--nthreads 1")
+    assert "--resources GPU=1" in worker and "--nworkers" not in worker
+    assert Executor(kind="dask", cluster={"kind": "slurm", "cores": 8}).threads == 8
