@@ -190,8 +190,8 @@ def run_tasks(
     resources = {"GPU": 1} if gpu else None
     shared = tuple(client.scatter(list(shared), broadcast=True)) if shared else ()
     futures = [
-        client.submit(_with_threads, executor.threads, fn, *shared, *task, key=f"{desc}-{i}-{_digest(names[i])}",
-                      retries=executor.retries, resources=resources, pure=False)
+        client.submit(_with_threads, executor.threads, fn, *shared, *_scatter_large(client, task),
+                      key=f"{desc}-{i}-{_digest(names[i])}", retries=executor.retries, resources=resources, pure=False)
         for i, task in enumerate(tasks)
     ]
     index = {f.key: i for i, f in enumerate(futures)}
@@ -213,6 +213,12 @@ def run_tasks(
                else f"it failed {executor.retries + 1} times: {type(err).__name__}: {err}")
         raise InputError(f"{desc}: task {names[i]} did not complete ({how})") from err
     return results
+
+
+def _scatter_large(client: Any, task: tuple, limit: int = 1 << 20) -> list:
+    """A task's arguments, arrays over `limit` bytes sent to the workers ahead (Dask warns about,
+    and is slowed by, large data embedded in the task graph)."""
+    return [client.scatter(a) if getattr(a, "nbytes", 0) > limit else a for a in task]
 
 
 def _with_threads(threads: int, fn: Callable[..., Any], *args: Any) -> Any:
