@@ -50,7 +50,7 @@ class _Transaction:
         if any(t == target for _, t in self.moves):
             raise RuntimeError(f"{target} is written twice in one stage")
         tmp = target.with_name(f"{target.name}{MARK}{self.token}")
-        _remove(tmp)
+        remove_path(tmp)
         tmp.parent.mkdir(parents=True, exist_ok=True)
         self.moves.append((tmp, target))
         return tmp
@@ -66,7 +66,7 @@ class _Transaction:
 
     def discard(self) -> None:
         for tmp, _ in self.moves:
-            _remove(tmp)
+            remove_path(tmp)
 
 
 def _apply(moves: list[tuple[Path, Path]]) -> None:
@@ -98,10 +98,11 @@ def _replace_folder(tmp: Path, target: Path, attempts: int = 5) -> None:
                 raise
     else:
         raise OSError(errno.EBUSY, "another process keeps replacing it", str(target))
-    _remove(old)
+    remove_path(old)
 
 
-def _remove(path: Path) -> None:
+def remove_path(path: Path) -> None:
+    """Delete a file, link or folder at `path`; nothing if there is none."""
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
     elif path.exists() or path.is_symlink():
@@ -218,6 +219,6 @@ def recover(roots: tuple[Path, ...] | None = None) -> list[Path]:
         for leftover in list(_leftovers(root)):
             match = _NAME.search(leftover.name)
             if match is not None and not _alive(int(match.group(1))):
-                _remove(leftover)
+                remove_path(leftover)
                 done.append(leftover)
     return done

@@ -127,16 +127,14 @@ def make_cluster(spec: dict[str, Any]) -> Any:
     single-threaded worker processes) or a dask-jobqueue kind, whose `jobs` batch jobs each run
     one worker with `cores` cores, `memory` and `gpus` GPUs (advertised as the Dask resource GPU,
     which GPU tasks request)."""
-    spec = dict(spec)
-    kind = spec.pop("kind", None)
-    jobs = int(spec.pop("jobs", 1))
-    gpus = int(spec.pop("gpus", 0))
-    if kind == "local":
+    jobs = int(spec.get("jobs", 1))
+    if spec.get("kind") == "local":
         from distributed import LocalCluster
 
+        gpus = int(spec.get("gpus", 0))
         return LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
                             resources={"GPU": gpus} if gpus else None)
-    cluster = jobqueue_cluster({"kind": kind, "gpus": gpus, **spec})
+    cluster = jobqueue_cluster(spec)
     cluster.scale(jobs=jobs)
     return cluster
 
@@ -288,9 +286,10 @@ class ResumableStore:
         shutil.rmtree(self.done)
 
     def discard(self) -> None:
+        from lib.atomic import remove_path
+
         for p in (self.path, self.done):
-            if p.exists():
-                shutil.rmtree(p)
+            remove_path(p)
 
 
 def store_by_tasks(

@@ -236,7 +236,7 @@ def test_a_failed_fit_block_is_named(rng):
             with pytest.raises(InputError, match=r"fit_smoothing: task map types t40\.\.t44 did not complete "
                                                  r"\(it failed 1 times: MemoryError"):
                 correlation_table(rng.random((45, 25, 8, 8)), rng.random((1, 25, 8, 8)), np.array([0.0, 1.0]),
-                                  _dask(c, retries=0), [f"t{i}" for i in range(45)])
+                                  _dask(c, retries=0), [f"t{i}" for i in range(45)], desc="fit_smoothing")
 
 
 def test_the_randomisation_cascade_on_the_cluster_gives_the_same_result(cluster):

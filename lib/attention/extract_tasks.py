@@ -179,7 +179,7 @@ def _extract_images(spec: ModelSpec, options: ExtractOptions, source: StudyImage
 
 def _extract_with_dask(spec: ModelSpec, ids: list[str], options: ExtractOptions, output: Path,
                        executor: Executor, loaded: LoadedModel, source: StudyImages) -> xr.Dataset:
-    from lib.store import read_dataset
+    from lib.store import open_store
 
     def finish(attrs: dict, changed: list[int]) -> dict:
         attrs["settings"] |= _provenance(spec, sum(changed))
@@ -192,4 +192,6 @@ def _extract_with_dask(spec: ModelSpec, ids: list[str], options: ExtractOptions,
         finish=finish,
         gpu=options.device.startswith("cuda"),
     )
-    return read_dataset(path)[["top1", "top1_prob", "top1_label"]]
+    # Only the top-1 variables are read back: the maps stay on disk for the stages that need them.
+    with open_store(path) as ds:
+        return ds[["top1", "top1_prob", "top1_label"]].load()

@@ -38,7 +38,7 @@ def unit_maps(maps: np.ndarray) -> np.ndarray:
 
 def correlation_table(
     maps: np.ndarray, targets: np.ndarray, sigmas: np.ndarray, executor: Executor = LOCAL,
-    names: Sequence[str] | None = None,
+    names: Sequence[str] | None = None, desc: str = "correlations",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-image correlations of blurred maps with human maps, at every sigma.
 
@@ -50,12 +50,13 @@ def correlation_table(
 
     Map types are scored in blocks (bounded memory); under `executor.kind: dask` each block is a
     task (`names`, the map types' names, label them), computed exactly as in this process.
+    `desc` names the caller in the progress bar and in errors.
     """
     maps = np.asarray(maps, dtype=np.float64)
     targets = np.asarray(targets, dtype=np.float64)
     if maps.ndim != 4 or targets.ndim != 4 or maps.shape[1:] != targets.shape[1:]:
         raise InputError(
-            f"fit_smoothing: maps (T, N, H, W) and targets (K, N, H, W) must share N, H, W; "
+            f"{desc}: maps (T, N, H, W) and targets (K, N, H, W) must share N, H, W; "
             f"got {maps.shape} and {targets.shape}"
         )
     n_types, n_images = maps.shape[:2]
@@ -71,7 +72,7 @@ def correlation_table(
         [(maps[start : start + types_per_block],) for start in starts],
         [f"map types {names[start]}..{names[min(start + types_per_block, n_types) - 1]}" for start in starts],
         executor,
-        desc="fit_smoothing",
+        desc=desc,
         shared=(per_image, target_sum, sigmas),
     )
     r = np.concatenate([b[0] for b in blocks]) if blocks else np.empty((0, len(targets), len(sigmas), n_images))
@@ -137,7 +138,7 @@ def fit_smoothing(maps: xr.DataArray, targets: xr.DataArray, sigmas: np.ndarray,
     if not keep:
         raise InputError("fit_smoothing: no usable map type (all were excluded)")
     maps = maps.sel(map_type=keep)
-    r, r_shuffled = correlation_table(maps.values, targets.values, sigmas, executor, keep)
+    r, r_shuffled = correlation_table(maps.values, targets.values, sigmas, executor, keep, desc="fit_smoothing")
     # Blurring cannot make a usable map constant, but guard the promise anyway.
     bad = ~np.isfinite(r).all(axis=(1, 2, 3))
     if bad.any():

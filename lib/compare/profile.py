@@ -41,7 +41,7 @@ def profile_maps(maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _peaks(maps: np.ndarray, targets: np.ndarray, sigmas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Peak mean r over sigma and its sigma (T, K); an image whose map is constant (a removed map
     equal to its profile) has no r and is left out of that mean; all-constant gives NaN."""
-    r, _ = correlation_table(maps, targets, sigmas)  # (T, K, S, N)
+    r, _ = correlation_table(maps, targets, sigmas, desc="smoothing profile")  # (T, K, S, N)
     # A constant map has no correlation; blurring leaves float noise that would give it one.
     constant = np.ptp(maps, axis=(-2, -1)) == 0  # (T, N)
     r = np.where(constant[:, None, None, :], np.nan, r)

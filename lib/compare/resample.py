@@ -76,7 +76,7 @@ def replicate_target_peaks(
         )
     n_rep, n_human = replicate_targets.shape[:2]
     flat = replicate_targets.reshape(n_rep * n_human, *replicate_targets.shape[2:])
-    r, _ = correlation_table(maps, flat, sigmas)  # (T, B*K, S, N)
+    r, _ = correlation_table(maps, flat, sigmas, desc="participant bootstrap")  # (T, B*K, S, N)
     curves = r.mean(axis=-1).reshape(r.shape[0], n_rep, n_human, -1).transpose(0, 2, 3, 1)
     idx = peak_index(curves, axis=2)  # (T, K, B)
     out = {
