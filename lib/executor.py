@@ -20,7 +20,6 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from lib.atomic import remove_path, writing
 from lib.errors import InputError
 
 KINDS = ("local", "dask")
@@ -280,14 +280,11 @@ class ResumableStore:
 
     def claim(self, destination: Path) -> None:
         """Move the completed store to `destination` and forget the markers."""
-        if destination.exists():
-            shutil.rmtree(destination)
+        remove_path(destination)
         self.path.rename(destination)
-        shutil.rmtree(self.done)
+        remove_path(self.done)
 
     def discard(self) -> None:
-        from lib.atomic import remove_path
-
         for p in (self.path, self.done):
             remove_path(p)
 
@@ -310,7 +307,6 @@ def store_by_tasks(
     itself. Once every task has succeeded, `finish(attrs, extras)` gives the store's attributes
     from the tasks' common attributes and their extras, and the store is handed to the stage's
     transaction (lib.atomic). Returns the store's path until the stage commits."""
-    from lib.atomic import writing
     from lib.store import create_store, finish_store
 
     ids = [str(i) for i in image_ids]

@@ -93,7 +93,7 @@ def _alignment(maps: np.ndarray, targets: np.ndarray, sigmas: np.ndarray) -> tup
     r = np.empty(len(targets))
     shuffled = np.empty(len(targets))
     for k, sigma in enumerate(sigmas):
-        per, per_shuffled = correlation_table(maps[None], targets[k : k + 1], np.array([sigma]))
+        per, per_shuffled = correlation_table(maps[None], targets[k : k + 1], np.array([sigma]), desc="randomisation")
         r[k] = float(np.nanmean(per[0, 0, 0]))
         shuffled[k] = float(np.nanmean(per_shuffled[0, 0, 0]))
     return r, shuffled
